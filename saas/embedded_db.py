@@ -1,0 +1,20 @@
+"""The embedded PostgreSQL used when `DATABASE_URL` is unset (DESIGN section 9).
+
+The `pgserver` wheel ships PostgreSQL binaries; the cluster lives under `var/pgdata` and is
+left running between commands (`make run` starts it once, later commands reuse it). It listens
+on a Unix socket only, so it never collides with a PostgreSQL already on port 5432.
+"""
+
+from pathlib import Path
+
+DATABASE_NAME = "tenantdesk"
+
+
+def embedded_database_settings(base_dir: Path) -> dict:
+    import pgserver  # imported here: a deployment with DATABASE_URL never starts the wheel's binaries
+
+    server = pgserver.get_server(base_dir / "var" / "pgdata", cleanup_mode=None)
+    if "(1 row)" not in server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';"):
+        server.psql(f'CREATE DATABASE "{DATABASE_NAME}";')
+    info = server.get_postmaster_info()
+    return {"NAME": DATABASE_NAME, "USER": "postgres", "HOST": str(info.socket_dir), "PORT": str(info.port)}

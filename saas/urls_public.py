@@ -1,0 +1,15 @@
+"""URLs of the root domain (public schema): landing, login, platform console."""
+
+from django.urls import include, path
+
+from shared_apps.tenancy import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("console/", views.console_sites, name="console_sites"),
+    path("console/sites/<slug:subdomain>/suspend/", views.console_site_suspend, name="console_site_suspend"),
+    path("console/sites/<slug:subdomain>/reactivate/", views.console_site_reactivate, name="console_site_reactivate"),
+    path("console/sites/<slug:subdomain>/delete/", views.console_site_delete, name="console_site_delete"),
+]

@@ -1,0 +1,17 @@
+"""URLs of a client site (`<subdomain>.<root>`, its own schema). The tenant-access middleware
+has already decided that the user may be here and set `request.role`."""
+
+from django.urls import include, path
+
+from shared_apps.tenancy import views
+
+urlpatterns = [
+    path("", views.site_home, name="site_home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("invite/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("team/", views.team, name="team"),
+    path("team/signup/", views.team_signup_settings, name="team_signup_settings"),
+    path("team/<int:membership_id>/deactivate/", views.team_member_deactivate, name="team_member_deactivate"),
+    path("team/<int:membership_id>/reactivate/", views.team_member_reactivate, name="team_member_reactivate"),
+]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class EngineersConfig(AppConfig):
+    name = "shared_apps.engineers"
+    label = "engineers"

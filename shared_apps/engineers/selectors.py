@@ -1,0 +1,28 @@
+"""Which sites an engineer covers."""
+
+from django.db.models import Q, QuerySet
+
+from shared_apps.engineers.models import EngineerProfile
+
+
+def engineer_covers(*, user, client) -> bool:
+    """True if `user` is an active engineer covering `client` (or, with `client=None`, any site).
+
+    One query whatever the answer.
+    """
+    profiles = EngineerProfile.objects.filter(user=user, is_active=True, user__is_active=True)
+    if client is None:
+        return profiles.exists()
+    return profiles.filter(Q(covers_all_sites=True) | Q(sites=client)).exists()
+
+
+def engineer_sites(*, user) -> QuerySet | None:
+    """The client sites an engineer covers, or None if `user` is not an active engineer."""
+    from shared_apps.tenancy.selectors import client_sites_queryset
+
+    profile = EngineerProfile.objects.filter(user=user, is_active=True).first()
+    if profile is None:
+        return None
+    if profile.covers_all_sites:
+        return client_sites_queryset()
+    return client_sites_queryset().filter(engineers=profile)

@@ -1,0 +1,137 @@
+"""Writes about sites and their people: invitations, memberships, suspension, deletion."""
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from shared_apps.accounts.models import User
+from shared_apps.tenancy.models import Client, Invitation, Membership
+from shared_apps.tenancy.schema_names import quote_ident
+
+
+@transaction.atomic
+def invitation_create(*, client: Client, email: str, role: str, invited_by=None) -> Invitation:
+    """Invite `email` to `client` and queue the email after commit. Re-inviting someone replaces
+    their pending invitation (the old link stops working)."""
+    email = email.strip().lower()
+    if Membership.objects.filter(client=client, user__email__iexact=email, is_active=True).exists():
+        raise ValidationError(f"{email} is already a member of {client.name}.")
+    Invitation.objects.filter(client=client, email=email, accepted_at__isnull=True).delete()
+    token = Invitation.new_token()
+    invitation = Invitation.objects.create(
+        client=client, email=email, role=role, token_hash=Invitation.hash_token(token), invited_by=invited_by
+    )
+    from shared_apps.tenancy.tasks import invitation_send
+
+    transaction.on_commit(lambda: invitation_send.delay(invitation.pk, token))
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, user: User | None = None, password: str = "", full_name: str = ""):
+    """Turn an invitation into an active membership. With no `user`, create the account for the
+    invited email (its address is verified by the link itself)."""
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if not invitation.is_pending:
+        raise ValidationError("This invitation has expired or was already used. Ask for a new one.")
+    if user is None:
+        if User.objects.filter(email__iexact=invitation.email).exists():
+            raise ValidationError("An account with this email exists already: log in to accept.")
+        user = User.objects.create_user(email=invitation.email, password=password, full_name=full_name.strip())
+    elif user.email.lower() != invitation.email.lower():
+        raise ValidationError(f"This invitation is for {invitation.email}; you are logged in as {user.email}.")
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.update_or_create(
+        user=user, email=user.email, defaults={"verified": True, "primary": True}
+    )
+    membership, _ = Membership.objects.update_or_create(
+        user=user,
+        client=invitation.client,
+        defaults={"role": invitation.role, "is_active": True, "deactivated_at": None},
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    return membership
+
+
+@transaction.atomic
+def membership_deactivate(*, membership: Membership, by: User) -> Membership:
+    """Take a person off a site at once (their account and history stay)."""
+    if membership.user_id == by.pk:
+        raise ValidationError("You cannot deactivate yourself.")
+    if membership.role == Membership.Role.ADMIN:
+        other_admins = Membership.objects.filter(
+            client_id=membership.client_id, role=Membership.Role.ADMIN, is_active=True
+        ).exclude(pk=membership.pk)
+        if not other_admins.exists():
+            raise ValidationError("A site needs at least one active client admin.")
+    membership.is_active = False
+    membership.deactivated_at = timezone.now()
+    membership.save(update_fields=["is_active", "deactivated_at"])
+    return membership
+
+
+@transaction.atomic
+def membership_reactivate(*, membership: Membership) -> Membership:
+    membership.is_active = True
+    membership.deactivated_at = None
+    membership.save(update_fields=["is_active", "deactivated_at"])
+    return membership
+
+
+def _require_platform_admin(user: User) -> None:
+    if not user.is_superuser:
+        raise PermissionDenied
+
+
+@transaction.atomic
+def site_suspend(*, client: Client, by: User) -> Client:
+    """Users of a suspended site see a 'suspended' page; nothing is deleted."""
+    _require_platform_admin(by)
+    client.status = Client.Status.SUSPENDED
+    client.suspended_at = timezone.now()
+    client.save(update_fields=["status", "suspended_at"])
+    return client
+
+
+@transaction.atomic
+def site_reactivate(*, client: Client, by: User) -> Client:
+    _require_platform_admin(by)
+    client.status = Client.Status.ACTIVE
+    client.suspended_at = None
+    client.save(update_fields=["status", "suspended_at"])
+    return client
+
+
+@transaction.atomic
+def site_delete(*, client: Client, by: User | None, confirmation: str) -> None:
+    """Drop the site's schema and every row about it, all or nothing. `confirmation` must be the
+    subdomain typed again. `by=None` is the command line (`delete_site --yes`)."""
+    if by is not None:
+        _require_platform_admin(by)
+    if client.schema_name in (settings.PUBLIC_SCHEMA_NAME, settings.TENANT_BASE_SCHEMA):
+        raise ValidationError("The public and template schemas cannot be deleted.")
+    if confirmation != client.subdomain:
+        raise ValidationError(f"Type the subdomain '{client.subdomain}' to confirm.")
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP SCHEMA IF EXISTS {quote_ident(client.schema_name)} CASCADE")
+    client.delete(force_drop=False)
+
+
+@transaction.atomic
+def site_signup_settings_update(*, client: Client, allow_signup: bool, signup_domains: list[str]) -> Client:
+    client.allow_signup = allow_signup
+    client.signup_domains = sorted(set(signup_domains))
+    client.save(update_fields=["allow_signup", "signup_domains"])
+    return client
+
+
+@transaction.atomic
+def membership_create_from_signup(*, user: User, client: Client) -> Membership:
+    """A self-signup on a site that allows it makes the person staff there."""
+    membership, _ = Membership.objects.get_or_create(
+        user=user, client=client, defaults={"role": Membership.Role.STAFF}
+    )
+    return membership

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AIConfig(AppConfig):
+    name = "tenant_apps.ai"
+    label = "ai"

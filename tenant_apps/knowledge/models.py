@@ -1,0 +1,1 @@
+"""Knowledge: models arrive with the profiles, reviews and knowledge base issue."""

@@ -1,0 +1,1 @@
+"""Reviews: models arrive with the profiles, reviews and knowledge base issue."""
