@@ -140,7 +140,7 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"  # public schema: one log
 SESSION_COOKIE_DOMAIN = "." + ROOT_DOMAIN
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 14 * 24 * 3600, minimum=300)
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL  # no broker: tasks run in-process (after commit)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
@@ -185,6 +185,9 @@ SOCIALACCOUNT_PROVIDERS: dict = {}
 GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row (our user model has no username)
 
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast; tests only
+
 # --- email -------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"TenantDesk <support@{ROOT_DOMAIN}>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -206,6 +209,8 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
+if WHITENOISE_USE_FINDERS:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns when it is missing
 
 # --- security ----------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

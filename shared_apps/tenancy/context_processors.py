@@ -10,7 +10,7 @@ def site(request):
     is_client_site = tenant is not None and tenant.schema_name != settings.PUBLIC_SCHEMA_NAME
     role = getattr(request, "role", None)
     return {
-        "site": tenant if is_client_site else None,
+        "client_site": tenant if is_client_site else None,  # not "site": allauth uses that name
         "role": role,
         "role_label": _ROLE_LABELS.get(role, ""),
         "root_url": root_url(),

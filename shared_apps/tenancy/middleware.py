@@ -76,5 +76,5 @@ class TenantAccessMiddleware:
                 return self.get_response(request)
             return not_found(request)
         if tenant.is_suspended and not request.path.startswith("/accounts/logout/"):
-            return render(request, "tenancy/suspended.html", {"site": tenant}, status=403)
+            return render(request, "tenancy/suspended.html", status=403)
         return self.get_response(request)

@@ -104,4 +104,3 @@ def site_seed_defaults(*, client: Client) -> None:
             Category(slug=slug, name=label, position=index) for index, (slug, label) in enumerate(DEFAULT_CATEGORIES)
         )
         AISettings.objects.create()
-

@@ -173,12 +173,10 @@ def _build_script(cursor, template: str, fingerprint: str) -> SchemaScript:
     ddl += indexes
     for relid, name, definition, is_foreign_key in constraints:
         if is_foreign_key:
-            ddl.append(
-                f"ALTER TABLE {quote_ident(table_names[relid])} ADD CONSTRAINT {quote_ident(name)} {definition}"
-            )
+            ddl.append(f"ALTER TABLE {quote_ident(table_names[relid])} ADD CONSTRAINT {quote_ident(name)} {definition}")
 
     copied = []
-    for oid, name in tables:
+    for _oid, name in tables:
         cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {quote_ident(name)})")
         if cursor.fetchone()[0]:
             copied.append(name)

@@ -32,9 +32,7 @@ def site_role_for(*, user, client: Client | None) -> str | None:
         return ROLE_MEMBER
     if engineer_covers(user=user, client=client):
         return ROLE_ENGINEER
-    return (
-        Membership.objects.filter(user=user, client=client, is_active=True).values_list("role", flat=True).first()
-    )
+    return Membership.objects.filter(user=user, client=client, is_active=True).values_list("role", flat=True).first()
 
 
 def client_sites_queryset() -> QuerySet[Client]:
@@ -68,9 +66,7 @@ def sites_of(*, user) -> list[Client]:
     sites = engineer_sites(user=user)
     if sites is not None:
         return list(sites.order_by("name"))
-    return list(
-        client_sites_queryset().filter(memberships__user=user, memberships__is_active=True).order_by("name")
-    )
+    return list(client_sites_queryset().filter(memberships__user=user, memberships__is_active=True).order_by("name"))
 
 
 def member_list_for(*, user, client: Client) -> QuerySet[Membership]:
@@ -83,9 +79,9 @@ def member_list_for(*, user, client: Client) -> QuerySet[Membership]:
 def invitation_pending_list_for(*, user, client: Client) -> QuerySet[Invitation]:
     if site_role_for(user=user, client=client) not in (ROLE_CLIENT_ADMIN, ROLE_ENGINEER):
         return Invitation.objects.none()
-    return Invitation.objects.filter(
-        client=client, accepted_at__isnull=True, expires_at__gt=timezone.now()
-    ).order_by("-created_at")
+    return Invitation.objects.filter(client=client, accepted_at__isnull=True, expires_at__gt=timezone.now()).order_by(
+        "-created_at"
+    )
 
 
 def invitation_get_by_token(*, token: str) -> Invitation | None:

@@ -43,9 +43,7 @@ def invitation_accept(*, invitation: Invitation, user: User | None = None, passw
         raise ValidationError(f"This invitation is for {invitation.email}; you are logged in as {user.email}.")
     from allauth.account.models import EmailAddress
 
-    EmailAddress.objects.update_or_create(
-        user=user, email=user.email, defaults={"verified": True, "primary": True}
-    )
+    EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
     membership, _ = Membership.objects.update_or_create(
         user=user,
         client=invitation.client,
@@ -131,7 +129,14 @@ def site_signup_settings_update(*, client: Client, allow_signup: bool, signup_do
 @transaction.atomic
 def membership_create_from_signup(*, user: User, client: Client) -> Membership:
     """A self-signup on a site that allows it makes the person staff there."""
-    membership, _ = Membership.objects.get_or_create(
-        user=user, client=client, defaults={"role": Membership.Role.STAFF}
+    membership, _ = Membership.objects.get_or_create(user=user, client=client, defaults={"role": Membership.Role.STAFF})
+    return membership
+
+
+@transaction.atomic
+def membership_grant(*, user: User, client: Client, role: str) -> Membership:
+    """Make `user` an active member of `client` with `role` (used by the demo and fixtures)."""
+    membership, _ = Membership.objects.update_or_create(
+        user=user, client=client, defaults={"role": role, "is_active": True, "deactivated_at": None}
     )
     return membership

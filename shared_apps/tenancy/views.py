@@ -1,5 +1,7 @@
 """Pages about sites: the root home, the platform console, a site's team, invitations."""
 
+from functools import wraps
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -38,6 +40,31 @@ def _add_form_errors(form, error: ValidationError) -> None:
         form.add_error(None, error.messages)
 
 
+def platform_admin_required(view):
+    """Root-domain console pages: login first, then 404 for anyone but a platform admin (checked
+    before the HTTP method, so the console's shape is invisible to others)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.role != ROLE_PLATFORM:
+            return not_found(request)
+        return view(request, *args, **kwargs)
+
+    return login_required(wrapped)
+
+
+def client_admin_required(view):
+    """Client-site pages for the site's client admins; other members get 403 (they know the site)."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.role != ROLE_CLIENT_ADMIN:
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 # --- root domain ---------------------------------------------------------------------------
 
 
@@ -48,10 +75,8 @@ def home(request):
     return render(request, "public/home.html", {"sites": sites})
 
 
-@login_required
+@platform_admin_required
 def console_sites(request):
-    if request.role != ROLE_PLATFORM:
-        return not_found(request)
     form = SiteCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -60,14 +85,15 @@ def console_sites(request):
             _add_form_errors(form, error)
         else:
             messages.success(
-                request, f"{site.name} is ready at {site_url(site)}. An invitation went to {form.cleaned_data['admin_email']}."
+                request,
+                f"{site.name} is ready at {site_url(site)}. An invitation went to {form.cleaned_data['admin_email']}.",
             )
             return redirect("console_sites")
     sites = selectors.site_list_for(user=request.user).prefetch_related("domains")
     return render(request, "console/sites.html", {"sites": sites, "form": form})
 
 
-@login_required
+@platform_admin_required
 @require_POST
 def console_site_suspend(request, subdomain: str):
     site = selectors.site_get_for(user=request.user, subdomain=subdomain)
@@ -78,7 +104,7 @@ def console_site_suspend(request, subdomain: str):
     return redirect("console_sites")
 
 
-@login_required
+@platform_admin_required
 @require_POST
 def console_site_reactivate(request, subdomain: str):
     site = selectors.site_get_for(user=request.user, subdomain=subdomain)
@@ -89,7 +115,7 @@ def console_site_reactivate(request, subdomain: str):
     return redirect("console_sites")
 
 
-@login_required
+@platform_admin_required
 def console_site_delete(request, subdomain: str):
     site = selectors.site_get_for(user=request.user, subdomain=subdomain)
     if site is None:
@@ -113,13 +139,8 @@ def site_home(request):
     return render(request, "site/home.html")
 
 
-def _client_admin_only(request) -> None:
-    if request.role != ROLE_CLIENT_ADMIN:
-        raise PermissionDenied
-
-
+@client_admin_required
 def team(request):
-    _client_admin_only(request)
     site = request.tenant
     invite_form = InviteForm(request.POST or None, prefix="invite")
     if request.method == "POST" and invite_form.is_valid():
@@ -150,9 +171,9 @@ def team(request):
     )
 
 
+@client_admin_required
 @require_POST
 def team_signup_settings(request):
-    _client_admin_only(request)
     form = SignupSettingsForm(request.POST, prefix="signup")
     if form.is_valid():
         services.site_signup_settings_update(
@@ -166,10 +187,12 @@ def team_signup_settings(request):
     return redirect("team")
 
 
+@client_admin_required
 @require_POST
 def team_member_deactivate(request, membership_id: int):
-    _client_admin_only(request)
-    membership = get_object_or_404(selectors.member_list_for(user=request.user, client=request.tenant), pk=membership_id)
+    membership = get_object_or_404(
+        selectors.member_list_for(user=request.user, client=request.tenant), pk=membership_id
+    )
     try:
         services.membership_deactivate(membership=membership, by=request.user)
     except ValidationError as error:
@@ -179,10 +202,12 @@ def team_member_deactivate(request, membership_id: int):
     return redirect("team")
 
 
+@client_admin_required
 @require_POST
 def team_member_reactivate(request, membership_id: int):
-    _client_admin_only(request)
-    membership = get_object_or_404(selectors.member_list_for(user=request.user, client=request.tenant), pk=membership_id)
+    membership = get_object_or_404(
+        selectors.member_list_for(user=request.user, client=request.tenant), pk=membership_id
+    )
     services.membership_reactivate(membership=membership)
     messages.success(request, f"{membership.user.email} can use this site again.")
     return redirect("team")

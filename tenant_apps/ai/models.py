@@ -13,3 +13,6 @@ class AISettings(models.Model):
     class Meta:
         verbose_name = "AI settings"
         verbose_name_plural = "AI settings"
+
+    def __str__(self) -> str:
+        return "AI settings"

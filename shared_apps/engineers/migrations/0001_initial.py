@@ -7,30 +7,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tenancy', '0001_initial'),
+        ("tenancy", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='EngineerProfile',
+            name="EngineerProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('skills', django.contrib.postgres.fields.ArrayField(base_field=models.SlugField(), blank=True, default=list, help_text='Category slugs.', size=None)),
-                ('covers_all_sites', models.BooleanField(default=False)),
-                ('capacity', models.PositiveIntegerField(default=10, help_text='Most open tickets assigned at once.')),
-                ('is_available', models.BooleanField(default=True)),
-                ('away_until', models.DateField(blank=True, null=True)),
-                ('is_active', models.BooleanField(default=True)),
-                ('sites', models.ManyToManyField(blank=True, related_name='engineers', to='tenancy.client')),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='engineer_profile', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "skills",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.SlugField(), blank=True, default=list, help_text="Category slugs.", size=None
+                    ),
+                ),
+                ("covers_all_sites", models.BooleanField(default=False)),
+                ("capacity", models.PositiveIntegerField(default=10, help_text="Most open tickets assigned at once.")),
+                ("is_available", models.BooleanField(default=True)),
+                ("away_until", models.DateField(blank=True, null=True)),
+                ("is_active", models.BooleanField(default=True)),
+                ("sites", models.ManyToManyField(blank=True, related_name="engineers", to="tenancy.client")),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="engineer_profile",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['user__email'],
+                "ordering": ["user__email"],
             },
         ),
     ]

@@ -4,22 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AISettings',
+            name="AISettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('keep_data_offline', models.BooleanField(default=False, help_text="Never send this site's data to an external AI provider.")),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "keep_data_offline",
+                    models.BooleanField(
+                        default=False, help_text="Never send this site's data to an external AI provider."
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'AI settings',
-                'verbose_name_plural': 'AI settings',
+                "verbose_name": "AI settings",
+                "verbose_name_plural": "AI settings",
             },
         ),
     ]

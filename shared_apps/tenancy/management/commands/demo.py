@@ -1,0 +1,94 @@
+"""python manage.py demo: the sample platform a new user sees after `make run` (idempotent)."""
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from shared_apps.accounts.models import User
+from shared_apps.billing.models import Plan
+from shared_apps.engineers.models import EngineerProfile
+from shared_apps.tenancy.links import root_url, site_url
+from shared_apps.tenancy.models import Client
+from shared_apps.tenancy.provisioning import provision_site
+from shared_apps.tenancy.services import membership_grant
+
+SITES = [
+    (
+        "Acme Corp",
+        "acme",
+        [("admin@acme.demo.test", "Ada Admin", "admin"), ("alice@acme.demo.test", "Alice Archer", "staff")],
+    ),
+    (
+        "Globex",
+        "globex",
+        [("admin@globex.demo.test", "Gus Admin", "admin"), ("gary@globex.demo.test", "Gary Green", "staff")],
+    ),
+]
+ENGINEERS = [
+    (
+        "ana@demo.test",
+        "Ana Engineer",
+        True,
+        [],
+        ["network", "hardware", "software", "access", "email", "security", "other"],
+    ),
+    ("ben@demo.test", "Ben Engineer", False, ["acme"], ["network", "hardware"]),
+]
+PLATFORM_ADMIN = ("platform@demo.test", "Pat Platform")
+
+
+class Command(BaseCommand):
+    help = "Create (or refresh) the demo sites, people and data. Safe to run again."
+
+    def handle(self, *args, **options):
+        password = settings.DEMO_PASSWORD
+        with transaction.atomic():
+            plan, _ = Plan.objects.get_or_create(
+                slug="standard", defaults={"name": "Standard", "monthly_fee": "490.00", "seats": 25, "is_default": True}
+            )
+        admin = _person(*PLATFORM_ADMIN, password=password)
+        if not admin.is_superuser:
+            admin.is_superuser = admin.is_staff = True
+            admin.save(update_fields=["is_superuser", "is_staff"])
+        sites = {}
+        for name, subdomain, people in SITES:
+            site = Client.objects.filter(subdomain=subdomain).first()
+            if site is None:
+                site = provision_site(name=name, subdomain=subdomain, admin_email=people[0][0], plan=plan)
+            sites[subdomain] = site
+            for email, full_name, role in people:
+                user = _person(email, full_name, password=password)
+                membership_grant(user=user, client=site, role=role)
+            # The first admin joined above, so their emailed invitation is no longer needed.
+            site.invitations.filter(accepted_at__isnull=True, email=people[0][0]).delete()
+        for email, full_name, all_sites, covered, skills in ENGINEERS:
+            user = _person(email, full_name, password=password)
+            profile, _ = EngineerProfile.objects.update_or_create(
+                user=user, defaults={"covers_all_sites": all_sites, "skills": skills, "is_active": True}
+            )
+            profile.sites.set([sites[sub] for sub in covered])
+        self._print(password)
+
+    def _print(self, password: str) -> None:
+        out = self.stdout.write
+        out("")
+        out(self.style.SUCCESS("TenantDesk demo is ready."))
+        out(f"  Public site + platform console: {root_url()}")
+        for name, subdomain, _ in SITES:
+            out(f"  {name:<10} {site_url(Client.objects.get(subdomain=subdomain))}")
+        out(f"  Password for every login: {password}")
+        out(f"  Platform admin: {PLATFORM_ADMIN[0]}")
+        out("  Engineers:      ana@demo.test (all sites), ben@demo.test (acme only)")
+        for name, _, people in SITES:
+            out(f"  {name + ':':<15} " + ", ".join(f"{email} ({role})" for email, _, role in people))
+        out("")
+
+
+def _person(email: str, full_name: str, *, password: str) -> User:
+    user, created = User.objects.get_or_create(email=email, defaults={"full_name": full_name})
+    if created or not user.check_password(password):
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
+    return user
