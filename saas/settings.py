@@ -63,6 +63,10 @@ PUBLIC_SCHEMA_NAME = "public"
 PUBLIC_SCHEMA_URLCONF = "saas.urls_public"
 ROOT_URLCONF = "saas.urls_tenant"
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+# SET search_path once per schema change instead of before every query (django-tenants 4.0 forgets
+# it on rollback and savepoint rollback). Code that sets search_path by hand must reset
+# `connection.search_path_set_schemas` (see tenancy/schema_clone.py).
+TENANT_LIMIT_SET_CALLS = True
 AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [

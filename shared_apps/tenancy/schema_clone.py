@@ -75,6 +75,7 @@ def clone_template_schema(*, template: str, schema: str) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.execute(";\n".join(statements))
+    connection.search_path_set_schemas = None  # we moved search_path: django-tenants must set it again
 
 
 def _read_template(cursor, template: str, fingerprint: str) -> SchemaScript:
@@ -85,6 +86,7 @@ def _read_template(cursor, template: str, fingerprint: str) -> SchemaScript:
     cursor.execute("SELECT set_config('search_path', %s, false)", [quote_ident(template)])
     script = _build_script(cursor, template, fingerprint)  # on error the transaction is rolled back anyway
     cursor.execute("SELECT set_config('search_path', %s, false)", [saved_path])
+    connection.search_path_set_schemas = None
     return script
 
 

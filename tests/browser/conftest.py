@@ -1,0 +1,214 @@
+"""A real browser against the real ASGI server.
+
+`live_url` starts uvicorn in a subprocess on the pytest test database (after `world` has
+committed its rows there), so requests go through the whole stack: host -> site resolution,
+the session cookie shared by every subdomain, allauth's login form, CSRF, WhiteNoise.
+
+Chromium is Debian's (/usr/bin/chromium), driven by Playwright; `playwright install` is never
+needed. Playwright's sync API keeps an asyncio loop marked as running on this thread, and Django
+refuses ORM calls while one is running (SynchronousOnlyOperation). So the database work happens
+before Chromium starts (`browser` depends on `live_url`), the browser tests touch no ORM,
+and Playwright lives for one module only, stopped before any later test needs the database.
+"""
+
+import http.client
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import dj_database_url
+import pytest
+from django.conf import settings
+from django.db import connection
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
+STARTUP_SECONDS = 20
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    port: int
+
+    def root_url(self, path: str = "/") -> str:
+        return f"http://{settings.ROOT_DOMAIN}:{self.port}{path}"
+
+    def site_url(self, subdomain: str, path: str = "/") -> str:
+        return f"http://{subdomain}.{settings.ROOT_DOMAIN}:{self.port}{path}"
+
+
+def database_url(db: dict) -> str:
+    """A DATABASE_URL for the database this test process uses (`NAME` is already the test
+    database). A HOST starting with "/" is a Unix socket directory (the embedded PostgreSQL);
+    libpq takes that as `?host=` because a path cannot sit in the URL's host part."""
+    user = quote(db.get("USER") or "", safe="")
+    if db.get("PASSWORD"):
+        user += ":" + quote(db["PASSWORD"], safe="")
+    name = quote(db["NAME"], safe="")
+    host, port = db.get("HOST") or "", str(db.get("PORT") or "")
+    if host.startswith("/"):
+        query = {"host": host, **({"port": port} if port else {})}
+        url = f"postgresql://{user}@/{name}?{urlencode(query)}"
+    else:
+        url = f"postgres://{user}@{host}{':' + port if port else ''}/{name}"
+    _check_round_trip(url, db)
+    return url
+
+
+def _check_round_trip(url: str, db: dict) -> None:
+    """The server process parses the URL with dj_database_url (saas/settings.py): make sure it
+    ends up on the very same database, or fail here with both sides shown."""
+    parsed = dj_database_url.parse(url)
+    options = parsed.get("OPTIONS", {})
+
+    def where(d: dict, opts: dict) -> tuple:
+        port = d.get("PORT") or opts.get("port") or ""
+        return (d["NAME"], d.get("USER") or "", d.get("HOST") or opts.get("host") or "", str(port))
+
+    assert where(parsed, options) == where(db, {}), f"DATABASE_URL {url!r} parses to {parsed!r}, expected {db!r}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _healthy(port: int) -> bool:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        conn.request("GET", "/healthz", headers={"Host": settings.ROOT_DOMAIN})
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def live_url(world):
+    """uvicorn serving saas.asgi on a free port, on the test database `world` filled."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(connection.settings_dict),
+        "TESTING": "1",
+        "DEBUG": "0",
+        "SITE_SCHEME": "http",
+        "SITE_PORT": str(port),  # links between sites (root home -> site) carry the port
+        "ROOT_DOMAIN": settings.ROOT_DOMAIN,
+        "SECRET_KEY": settings.SECRET_KEY,
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+    cmd = [sys.executable, "-m", "uvicorn", "saas.asgi:application"]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--lifespan", "off", "--no-access-log"]
+    # A file, not a pipe: nobody reads the server's output while tests run, and a full pipe
+    # would block the server.
+    log = tempfile.TemporaryFile(mode="w+b")
+    server = subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+
+    def output() -> str:
+        log.seek(0)
+        return log.read().decode(errors="replace")[-8000:]
+
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not _healthy(port):
+            if server.poll() is not None:
+                pytest.fail(f"uvicorn exited with code {server.returncode} before answering:\n{output()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"uvicorn did not answer GET /healthz within {STARTUP_SECONDS} s:\n{output()}")
+            time.sleep(0.1)
+        yield LiveServer(port=port)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(live_url):
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); browser tests need it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    """A fresh context (no cookies) per test, at desktop width. A failing test leaves a
+    full-page screenshot in test-artifacts/."""
+    context = browser.new_context(viewport=DESKTOP)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=ARTIFACTS / f"FAILED-{request.node.name}.png", full_page=True)
+    context.close()
+
+
+@pytest.fixture
+def phone(browser):
+    """Opens a phone-sized page (390x844, touch) carrying the cookies of a desktop page."""
+    contexts = []
+
+    def open_like(desktop_page):
+        context = browser.new_context(
+            viewport=PHONE, is_mobile=True, has_touch=True, storage_state=desktop_page.context.storage_state()
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_like
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def shoot():
+    """Saves a full-page screenshot as test-artifacts/<name>.png."""
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def save(page, name: str) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        page.screenshot(path=path, full_page=True)
+        return path
+
+    return save
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

@@ -1,0 +1,101 @@
+"""Platform console on the root domain: list, create, suspend, reactivate, delete."""
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from shared_apps.tenancy.models import Client
+from shared_apps.tenancy.provisioning import provision_site
+from tests.conftest import ACME_HOST, ROOT, http
+
+
+def test_console_lists_sites_with_status_and_users(users, acme):
+    response = http(ROOT, users["platform"]).get("/console/")
+    assert response.status_code == 200
+    sites = {site.subdomain: site for site in response.context["sites"]}
+    assert set(sites) >= {"acme", "globex"} and "tenant_template" not in {s.schema_name for s in sites.values()}
+    assert sites["acme"].user_count == 2  # admin + staff; engineers are not members
+    assert b"Acme Corp" in response.content and b"Active" in response.content
+
+
+def test_console_list_costs_the_same_queries_for_any_number_of_sites(users):
+    client = http(ROOT, users["platform"])
+    client.get("/console/")
+
+    def queries() -> list[str]:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/console/").status_code == 200
+        return [query["sql"] for query in captured.captured_queries]
+
+    # search_path, session, user, the sites with their member counts, their domains
+    few = queries()
+    assert len(few) == 5, few
+    for n in range(3):
+        provision_site(name=f"Extra {n}", subdomain=f"extra-{n}", admin_email=f"a@extra{n}.example")
+    assert len(queries()) == len(few)
+
+
+def test_platform_admin_creates_a_site_from_the_console(users, django_capture_on_commit_callbacks):
+    client = http(ROOT, users["platform"])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/console/", {"name": "Initech", "subdomain": "initech", "admin_email": "bill@initech.example"}
+        )
+    assert response.status_code == 302
+    site = Client.objects.get(subdomain="initech")
+    assert site.invitations.get().email == "bill@initech.example"
+    assert len(mail.outbox) == 1
+    assert "is ready at http://initech.tenantdesk.localhost/" in client.get("/console/").content.decode()
+
+
+def test_console_shows_validation_errors_and_keeps_the_input(users):
+    response = http(ROOT, users["platform"]).post(
+        "/console/", {"name": "Evil", "subdomain": "a;drop", "admin_email": "x@example.com"}
+    )
+    assert response.status_code == 200
+    assert "single hyphens" in response.content.decode()
+    assert 'value="Evil"' in response.content.decode()
+    assert not Client.objects.filter(name="Evil").exists()
+
+
+def test_suspended_site_shows_its_users_a_suspended_page_and_keeps_data(users, acme):
+    platform = http(ROOT, users["platform"])
+    staff = http(ACME_HOST, users["acme_staff"])
+    assert staff.get("/").status_code == 200  # warms the host cache
+
+    assert platform.post("/console/sites/acme/suspend/").status_code == 302
+    response = staff.get("/")
+    assert response.status_code == 403
+    assert "Acme Corp is suspended" in response.content.decode()
+    assert http(ACME_HOST, users["engineer_all"]).get("/").status_code == 403
+    assert http(ACME_HOST, users["outsider"]).get("/").status_code == 404  # still nothing to see
+    assert Client.objects.get(pk=acme.pk).memberships.count() == 2
+
+    assert platform.post("/console/sites/acme/reactivate/").status_code == 302
+    assert staff.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("role", ["engineer_all", "acme_admin", "outsider"])
+def test_only_platform_admins_can_act_on_sites(users, acme, role):
+    client = http(ROOT, users[role])
+    assert client.post("/console/sites/acme/suspend/").status_code == 404
+    assert client.post("/console/sites/acme/delete/", {"confirmation": "acme"}).status_code == 404
+    assert client.post("/console/", {"name": "X", "subdomain": "xyz", "admin_email": "a@b.example"}).status_code == 404
+    acme.refresh_from_db()
+    assert not acme.is_suspended and not Client.objects.filter(subdomain="xyz").exists()
+
+
+def test_delete_needs_the_subdomain_typed_again(users, acme):
+    client = http(ROOT, users["platform"])
+    response = client.post("/console/sites/acme/delete/", {"confirmation": "Acme"})
+    assert response.status_code == 200
+    assert "Type the subdomain &#x27;acme&#x27; to confirm." in response.content.decode()
+    assert Client.objects.filter(pk=acme.pk).exists()
+
+    assert client.post("/console/sites/acme/delete/", {"confirmation": "acme"}).status_code == 302
+    assert not Client.objects.filter(pk=acme.pk).exists()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", [acme.schema_name])
+        assert cursor.fetchone() is None
+    assert http(ACME_HOST, users["acme_admin"]).get("/").status_code == 404
