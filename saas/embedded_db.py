@@ -5,15 +5,18 @@ left running between commands (`make run` starts it once, later commands reuse i
 on a Unix socket only, so it never collides with a PostgreSQL already on port 5432.
 """
 
+import warnings
 from pathlib import Path
 
 DATABASE_NAME = "tenantdesk"
 
 
 def embedded_database_settings(base_dir: Path) -> dict:
-    import pgserver  # imported here: a deployment with DATABASE_URL never starts the wheel's binaries
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs: "XDG_RUNTIME_DIR is not set", harmless here
+        import pgserver  # here: a deployment with DATABASE_URL never loads the wheel
 
-    server = pgserver.get_server(base_dir / "var" / "pgdata", cleanup_mode=None)
+        server = pgserver.get_server(base_dir / "var" / "pgdata", cleanup_mode=None)
     if "(1 row)" not in server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';"):
         server.psql(f'CREATE DATABASE "{DATABASE_NAME}";')
     info = server.get_postmaster_info()

@@ -64,7 +64,9 @@ def world(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(autouse=True)
-def _clean_state():
+def _clean_state(world, db):
+    """Every test: the cast exists, runs in a rolled-back transaction, ends on the public schema
+    with an empty cache (the host cache must not remember rows the rollback removed)."""
     yield
     connection.set_schema_to_public()
     cache.clear()

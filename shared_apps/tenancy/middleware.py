@@ -26,8 +26,9 @@ NON_MEMBER_OPEN = ("/accounts/logout/", "/invite/")
 
 
 def not_found(request):
-    """The one 404 page: unknown host, invisible site and invisible object look the same."""
-    return render(request, "404.html", status=404)
+    """The one 404 page: unknown host, invisible site and invisible object look the same (no site
+    name, no role, no user menu), so a stranger cannot tell a hidden site from a missing one."""
+    return render(request, "404.html", {"client_site": None, "role": None, "bare": True}, status=404)
 
 
 class CachedTenantMiddleware(TenantMainMiddleware):

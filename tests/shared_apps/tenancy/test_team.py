@@ -1,0 +1,134 @@
+"""Client admins invite and deactivate their staff; invitations become accounts and memberships."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from shared_apps.accounts.models import User
+from shared_apps.tenancy.models import Invitation, Membership
+from shared_apps.tenancy.services import invitation_create
+from tests.conftest import ACME_HOST, GLOBEX_HOST, http
+
+NEW_PASSWORD = "a-brand-new-passphrase-42"
+
+
+def _invite(users, email, django_capture_on_commit_callbacks, role="staff") -> str:
+    """Invite through the team page; return the path of the emailed link."""
+    with django_capture_on_commit_callbacks(execute=True):
+        response = http(ACME_HOST, users["acme_admin"]).post("/team/", {"invite-email": email, "invite-role": role})
+    assert response.status_code == 302
+    [message] = mail.outbox
+    assert message.to == [email]
+    return re.search(r"http://acme\.tenantdesk\.localhost(/invite/\S+/)", message.body).group(1)
+
+
+def test_team_page_lists_members_and_pending_invitations(users, acme):
+    invitation_create(client=acme, email="pending@acme.example", role="staff", invited_by=users["acme_admin"])
+    page = http(ACME_HOST, users["acme_admin"]).get("/team/").content.decode()
+    assert users["acme_staff"].email in page and "pending@acme.example" in page
+    assert users["globex_staff"].email not in page
+
+
+def test_invited_person_sets_a_password_and_lands_on_the_site(users, acme, django_capture_on_commit_callbacks):
+    path = _invite(users, "new.hire@acme.example", django_capture_on_commit_callbacks)
+    visitor = http(ACME_HOST)
+    page = visitor.get(path)
+    assert page.status_code == 200 and "Join Acme Corp" in page.content.decode()
+
+    response = visitor.post(path, {"full_name": "New Hire", "password1": "short", "password2": "short"})
+    assert response.status_code == 200 and "too short" in response.content.decode()
+    response = visitor.post(path, {"full_name": "New Hire", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert visitor.get("/").status_code == 200  # logged in
+    user = User.objects.get(email="new.hire@acme.example")
+    assert user.check_password(NEW_PASSWORD) and user.full_name == "New Hire"
+    assert Membership.objects.get(user=user, client=acme).role == "staff"
+    assert visitor.get(path).status_code == 410  # the link works once
+
+
+def test_existing_user_logs_in_to_accept(users, acme, django_capture_on_commit_callbacks, password):
+    path = _invite(users, users["outsider"].email, django_capture_on_commit_callbacks)
+    assert "Log in to accept" in http(ACME_HOST).get(path).content.decode()
+    outsider = http(ACME_HOST, users["outsider"])
+    assert outsider.get("/").status_code == 404
+    assert outsider.post(path).status_code == 302
+    assert outsider.get("/").status_code == 200
+
+
+def test_invitation_for_someone_else_is_refused(users, django_capture_on_commit_callbacks):
+    path = _invite(users, "someone@acme.example", django_capture_on_commit_callbacks)
+    response = http(ACME_HOST, users["outsider"]).post(path, follow=True)
+    assert "This invitation is for someone@acme.example" in response.content.decode()
+    assert not Membership.objects.filter(user=users["outsider"]).exists()
+
+
+def test_invitation_links_do_not_work_on_another_site(users, django_capture_on_commit_callbacks):
+    path = _invite(users, "someone@acme.example", django_capture_on_commit_callbacks)
+    assert http(GLOBEX_HOST).get(path).status_code == 404
+
+
+def test_expired_invitation_is_refused(users, django_capture_on_commit_callbacks):
+    path = _invite(users, "late@acme.example", django_capture_on_commit_callbacks)
+    Invitation.objects.filter(email="late@acme.example").update(expires_at=timezone.now() - timedelta(minutes=1))
+    response = http(ACME_HOST).post(path, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    assert response.status_code == 410
+    assert not User.objects.filter(email="late@acme.example").exists()
+
+
+def test_inviting_a_current_member_says_so(users):
+    response = http(ACME_HOST, users["acme_admin"]).post(
+        "/team/", {"invite-email": users["acme_staff"].email, "invite-role": "staff"}
+    )
+    assert "already a member of Acme Corp" in response.content.decode()
+
+
+def test_client_admin_deactivates_and_reactivates_staff(users, acme):
+    admin = http(ACME_HOST, users["acme_admin"])
+    membership = acme.memberships.get(user=users["acme_staff"])
+    assert admin.post(f"/team/{membership.pk}/deactivate/").status_code == 302
+    assert http(ACME_HOST, users["acme_staff"]).get("/").status_code == 404
+    assert admin.post(f"/team/{membership.pk}/reactivate/").status_code == 302
+    assert http(ACME_HOST, users["acme_staff"]).get("/").status_code == 200
+
+
+def test_client_admin_cannot_deactivate_themselves(users, acme):
+    membership = acme.memberships.get(user=users["acme_admin"])
+    response = http(ACME_HOST, users["acme_admin"]).post(f"/team/{membership.pk}/deactivate/", follow=True)
+    assert "You cannot deactivate yourself." in response.content.decode()
+    assert Membership.objects.get(pk=membership.pk).is_active
+
+
+def test_a_member_of_another_site_cannot_be_touched(users, globex):
+    other = globex.memberships.get(user=users["globex_staff"])
+    assert http(ACME_HOST, users["acme_admin"]).post(f"/team/{other.pk}/deactivate/").status_code == 404
+    assert Membership.objects.get(pk=other.pk).is_active
+
+
+@pytest.mark.parametrize(("role", "status"), [("acme_staff", 403), ("engineer_acme", 403), ("globex_admin", 404)])
+def test_only_the_sites_client_admins_manage_its_team(users, acme, role, status):
+    membership = acme.memberships.get(user=users["acme_staff"])
+    client = http(ACME_HOST, users[role])
+    assert client.post(f"/team/{membership.pk}/deactivate/").status_code == status
+    assert client.post("/team/", {"invite-email": "x@acme.example", "invite-role": "admin"}).status_code == status
+    assert (
+        client.post("/team/signup/", {"signup-allow_signup": "on", "signup-signup_domains": "x.com"}).status_code
+        == status
+    )
+    assert Membership.objects.get(pk=membership.pk).is_active
+    assert not Invitation.objects.filter(email="x@acme.example").exists()
+
+
+def test_client_admin_turns_on_self_signup_for_listed_domains(users, acme):
+    admin = http(ACME_HOST, users["acme_admin"])
+    response = admin.post("/team/signup/", {"signup-allow_signup": "on", "signup-signup_domains": ""}, follow=True)
+    assert "List at least one email domain" in response.content.decode()
+    response = admin.post(
+        "/team/signup/", {"signup-allow_signup": "on", "signup-signup_domains": "not a domain"}, follow=True
+    )
+    assert "is not an email domain" in response.content.decode()
+    admin.post("/team/signup/", {"signup-allow_signup": "on", "signup-signup_domains": "Acme.example, @acme.co.uk"})
+    acme.refresh_from_db()
+    assert acme.allow_signup and acme.signup_domains == ["acme.co.uk", "acme.example"]
