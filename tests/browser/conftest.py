@@ -5,10 +5,11 @@ committed its rows there), so requests go through the whole stack: host -> site 
 the session cookie shared by every subdomain, allauth's login form, CSRF, WhiteNoise.
 
 Chromium is Debian's (/usr/bin/chromium), driven by Playwright; `playwright install` is never
-needed. Playwright's sync API keeps an asyncio loop marked as running on this thread, and Django
-refuses ORM calls while one is running (SynchronousOnlyOperation). So the database work happens
-before Chromium starts (`browser` depends on `live_url`), the browser tests touch no ORM,
-and Playwright lives for one module only, stopped before any later test needs the database.
+needed. Playwright's sync API keeps an asyncio loop marked as running on this thread while it is
+started, and Django refuses ORM calls then (SynchronousOnlyOperation). So Playwright lives for
+one test only: it starts after the autouse `db` transaction of tests/conftest.py has begun and
+stops before that transaction is rolled back. A browser test that needs rows from the ORM must
+ask for those fixtures before `page`; while the browser runs, check things through the browser.
 """
 
 import http.client
@@ -149,7 +150,7 @@ def live_url(world):
         log.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def browser(live_url):
     if shutil.which(CHROMIUM) is None:
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium); browser tests need it")
