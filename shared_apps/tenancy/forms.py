@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import DomainNameValidator
@@ -14,6 +15,13 @@ class SiteCreateForm(forms.Form):
         help_text="3-40 characters: lowercase letters, digits and hyphens. Becomes SUBDOMAIN.your-domain.",
     )
     admin_email = forms.EmailField(label="First admin's email", help_text="They get an invitation to set a password.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["subdomain"].help_text = (
+            "3-40 characters: lowercase letters, digits and hyphens. "
+            f"The site will be at SUBDOMAIN.{settings.ROOT_DOMAIN}."
+        )
 
 
 class SiteDeleteForm(forms.Form):
