@@ -9,7 +9,7 @@ after commit.
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from shared_apps.billing.models import Plan
 from shared_apps.tenancy.models import Client, Domain, Membership
@@ -56,18 +56,34 @@ def template_ensure() -> Client:
         template, _ = Client.objects.get_or_create(
             schema_name=settings.TENANT_BASE_SCHEMA, defaults={"name": "Site template"}
         )
-    # Outside the transaction: migrate_schemas manages its own connections and transactions.
-    template.create_schema(check_if_exists=True, verbosity=0)
+    template.create_schema(check_if_exists=True, verbosity=0)  # runs migrate_schemas for it
     return template
 
 
-@transaction.atomic
 def provision_site(
     *, name: str, subdomain: str, admin_email: str, plan: Plan | None = None, invited_by=None, _fail_after=None
 ) -> Client:
     """Create a site and invite its first admin. `_fail_after` (tests only) raises after that step."""
     site_validate(name=name, subdomain=subdomain, admin_email=admin_email)
+    # The template is built (once) before the site's own transaction: it is not part of the site.
     template = template_ensure()
+    try:
+        with transaction.atomic():
+            return _provision(
+                template=template,
+                name=name,
+                subdomain=subdomain,
+                admin_email=admin_email,
+                plan=plan,
+                invited_by=invited_by,
+                fail_after=_fail_after,
+            )
+    except IntegrityError:
+        # Two requests for the same subdomain at once: the unique constraint lets one win.
+        raise ValidationError({"subdomain": [f"'{subdomain}' is already taken."]}) from None
+
+
+def _provision(*, template: Client, name, subdomain, admin_email, plan, invited_by, fail_after) -> Client:
     client = Client.objects.create(
         schema_name=schema_name_for(subdomain),
         name=name.strip(),
@@ -75,15 +91,15 @@ def provision_site(
         plan=plan or Plan.objects.filter(is_default=True).first(),
     )
     Domain.objects.create(domain=f"{subdomain}.{settings.ROOT_DOMAIN}", tenant=client, is_primary=True)
-    _step(_fail_after, "rows")
+    _step(fail_after, "rows")
     clone_template_schema(template=template.schema_name, schema=client.schema_name)
-    _step(_fail_after, "schema")
+    _step(fail_after, "schema")
     site_seed_defaults(client=client)
-    _step(_fail_after, "defaults")
+    _step(fail_after, "defaults")
     from shared_apps.tenancy.services import invitation_create
 
     invitation_create(client=client, email=admin_email, role=Membership.Role.ADMIN, invited_by=invited_by)
-    _step(_fail_after, "invitation")
+    _step(fail_after, "invitation")
     return client
 
 
