@@ -22,12 +22,12 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, urlencode
 
-import dj_database_url
 import pytest
 from django.conf import settings
 from django.db import connection
+
+from tests.processes import database_url
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -54,37 +54,6 @@ class LiveServer:
 
     def site_url(self, subdomain: str, path: str = "/") -> str:
         return f"http://{subdomain}.{settings.ROOT_DOMAIN}:{self.port}{path}"
-
-
-def database_url(db: dict) -> str:
-    """A DATABASE_URL for the database this test process uses (`NAME` is already the test
-    database). A HOST starting with "/" is a Unix socket directory (the embedded PostgreSQL);
-    libpq takes that as `?host=` because a path cannot sit in the URL's host part."""
-    user = quote(db.get("USER") or "", safe="")
-    if db.get("PASSWORD"):
-        user += ":" + quote(db["PASSWORD"], safe="")
-    name = quote(db["NAME"], safe="")
-    host, port = db.get("HOST") or "", str(db.get("PORT") or "")
-    if host.startswith("/"):
-        query = {"host": host, **({"port": port} if port else {})}
-        url = f"postgresql://{user}@/{name}?{urlencode(query)}"
-    else:
-        url = f"postgres://{user}@{host}{':' + port if port else ''}/{name}"
-    _check_round_trip(url, db)
-    return url
-
-
-def _check_round_trip(url: str, db: dict) -> None:
-    """The server process parses the URL with dj_database_url (saas/settings.py): make sure it
-    ends up on the very same database, or fail here with both sides shown."""
-    parsed = dj_database_url.parse(url)
-    options = parsed.get("OPTIONS", {})
-
-    def where(d: dict, opts: dict) -> tuple:
-        port = d.get("PORT") or opts.get("port") or ""
-        return (d["NAME"], d.get("USER") or "", d.get("HOST") or opts.get("host") or "", str(port))
-
-    assert where(parsed, options) == where(db, {}), f"DATABASE_URL {url!r} parses to {parsed!r}, expected {db!r}"
 
 
 def _free_port() -> int:
