@@ -1,0 +1,271 @@
+"""Every write to a ticket: validate, change, write a `TicketEvent`, in one transaction.
+
+Services take the acting user and their role on the site (`request.role`: "staff", "admin" or
+"engineer"); visibility is the selectors' job (`ticket_get_for`), what a role may do is checked
+here, so a view cannot forget either.
+"""
+
+from datetime import timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from tenant_apps.tickets.models import Category, Message, Priority, Ticket, TicketCounter, TicketEvent, TimeEntry
+from tenant_apps.tickets.richtext import MAX_LENGTH, sanitize_html
+from tenant_apps.tickets.sla import sla_apply, sla_pause, sla_resume
+
+ENGINEER = "engineer"
+CLIENT_ROLES = ("admin", "staff")
+REOPEN_CLOSED_DAYS = 7
+
+S = Ticket.Status
+# Which status may follow which, and who may make the move.
+TRANSITIONS: dict[tuple[str, str], set[str]] = {
+    (S.NEW, S.OPEN): {ENGINEER},
+    (S.NEW, S.PENDING): {ENGINEER},
+    (S.NEW, S.RESOLVED): {ENGINEER},
+    (S.NEW, S.CLOSED): {ENGINEER, *CLIENT_ROLES},
+    (S.OPEN, S.PENDING): {ENGINEER},
+    (S.OPEN, S.RESOLVED): {ENGINEER},
+    (S.OPEN, S.CLOSED): {ENGINEER, *CLIENT_ROLES},
+    (S.PENDING, S.OPEN): {ENGINEER, *CLIENT_ROLES},
+    (S.PENDING, S.RESOLVED): {ENGINEER},
+    (S.PENDING, S.CLOSED): {ENGINEER, *CLIENT_ROLES},
+    (S.RESOLVED, S.CLOSED): {ENGINEER, *CLIENT_ROLES},  # the requester confirms the resolution
+    (S.RESOLVED, S.OPEN): {ENGINEER, *CLIENT_ROLES},  # reopen
+    (S.CLOSED, S.OPEN): {ENGINEER, *CLIENT_ROLES},  # reopen, within REOPEN_CLOSED_DAYS
+}
+
+
+def _event(ticket: Ticket, *, actor, kind: str, before: dict | None = None, after: dict | None = None, note=""):
+    return TicketEvent.objects.create(
+        ticket=ticket, actor=actor, kind=kind, before=before or {}, after=after or {}, note=note[:300]
+    )
+
+
+def _clean_body(html: str, *, field: str) -> str:
+    body = sanitize_html(html or "")
+    if not body:
+        raise ValidationError({field: ["Write something first."]})
+    if len(body) > MAX_LENGTH:
+        raise ValidationError({field: [f"This is too long ({len(body):,} characters; at most {MAX_LENGTH:,})."]})
+    return body
+
+
+def _next_number() -> int:
+    # The row lock serializes concurrent creations; a rollback returns the number (gap-free).
+    counter, _ = TicketCounter.objects.select_for_update().get_or_create(pk=1)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return counter.last_number
+
+
+@transaction.atomic
+def ticket_create(
+    *, requester, subject: str, description: str, category: Category | None = None, priority: str = ""
+) -> Ticket:
+    subject = " ".join((subject or "").split())
+    if not subject:
+        raise ValidationError({"subject": ["Give the ticket a subject."]})
+    if len(subject) > 200:
+        raise ValidationError({"subject": ["Use at most 200 characters."]})
+    if priority and priority not in Priority.values:
+        raise ValidationError({"priority": [f"'{priority}' is not a priority."]})
+    body = _clean_body(description, field="description")
+    now = timezone.now()
+    ticket = Ticket(
+        number=_next_number(),
+        subject=subject,
+        description=body,
+        category=category,
+        priority=priority,
+        requester=requester,
+        created_at=now,
+        updated_at=now,
+    )
+    sla_apply(ticket)
+    ticket.save()
+    _event(ticket, actor=requester, kind="created", after={"status": ticket.status, "priority": priority})
+    return ticket
+
+
+def _check_move(ticket: Ticket, *, new_status: str, role: str, now) -> None:
+    allowed = TRANSITIONS.get((ticket.status, new_status))
+    if allowed is None:
+        raise ValidationError(
+            f"A ticket that is {ticket.get_status_display().lower()} cannot become "
+            f"{Ticket.Status(new_status).label.lower()}."
+        )
+    if role not in allowed:
+        raise PermissionDenied(f"Your role cannot move a ticket from {ticket.status} to {new_status}.")
+    if ticket.status == S.CLOSED and ticket.closed_at and now - ticket.closed_at > timedelta(days=REOPEN_CLOSED_DAYS):
+        raise ValidationError(
+            f"This ticket was closed more than {REOPEN_CLOSED_DAYS} days ago; open a new ticket instead."
+        )
+
+
+@transaction.atomic
+def ticket_transition(*, ticket: Ticket, actor, role: str, new_status: str, note: str = "") -> Ticket:
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    now = timezone.now()
+    _check_move(ticket, new_status=new_status, role=role, now=now)
+    old = ticket.status
+    fields = _set_status(ticket, new_status, now=now)
+    ticket.save(update_fields=fields)
+    _event(ticket, actor=actor, kind="status", before={"status": old}, after={"status": new_status}, note=note)
+    return ticket
+
+
+def _set_status(ticket: Ticket, new_status: str, *, now) -> list[str]:
+    fields = ["status", "updated_at"]
+    if new_status == S.PENDING:
+        fields += sla_pause(ticket, now=now)
+    elif ticket.status == S.PENDING:
+        fields += sla_resume(ticket, now=now)
+    if new_status == S.RESOLVED:
+        ticket.resolved_at = now
+        fields.append("resolved_at")
+    elif new_status == S.CLOSED:
+        ticket.closed_at = now
+        fields.append("closed_at")
+    elif new_status == S.OPEN and ticket.status in (S.RESOLVED, S.CLOSED):
+        ticket.resolved_at = ticket.closed_at = None
+        fields += ["resolved_at", "closed_at"]
+    ticket.status = new_status
+    ticket.updated_at = now
+    return fields
+
+
+@transaction.atomic
+def ticket_reply(*, ticket: Ticket, actor, role: str, body: str, internal: bool = False) -> Message:
+    """A public reply or (engineers only) an internal note. An engineer's first public reply is
+    the first response; a requester's reply to a pending ticket reopens it."""
+    if internal and role != ENGINEER:
+        raise PermissionDenied("Only engineers write internal notes.")
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if ticket.status == S.CLOSED:
+        raise ValidationError("This ticket is closed; reopen it to reply.")
+    now = timezone.now()
+    message = Message.objects.create(
+        ticket=ticket,
+        author=actor,
+        kind=Message.Kind.INTERNAL if internal else Message.Kind.PUBLIC,
+        body=_clean_body(body, field="body"),
+        created_at=now,
+    )
+    fields = ["updated_at"]
+    ticket.updated_at = now
+    if not internal:
+        if role == ENGINEER:
+            if ticket.first_responded_at is None:
+                ticket.first_responded_at = now
+                fields.append("first_responded_at")
+            if ticket.status == S.NEW:
+                fields += _set_status(ticket, S.OPEN, now=now)
+        elif ticket.status == S.PENDING:
+            old = ticket.status
+            fields += _set_status(ticket, S.OPEN, now=now)
+            _event(ticket, actor=actor, kind="status", before={"status": old}, after={"status": S.OPEN},
+                   note="The requester replied.")  # fmt: skip
+    ticket.save(update_fields=sorted(set(fields)))
+    _event(ticket, actor=actor, kind="note" if internal else "reply", after={"message": message.pk})
+    return message
+
+
+@transaction.atomic
+def ticket_update(*, ticket: Ticket, actor, role: str, priority: str | None = None, category=None) -> Ticket:
+    """Engineers set priority and category; a priority change recomputes the SLA due times."""
+    if role != ENGINEER:
+        raise PermissionDenied("Only engineers change priority and category.")
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    before, after, fields = {}, {}, ["updated_at"]
+    if priority is not None and priority != ticket.priority:
+        if priority and priority not in Priority.values:
+            raise ValidationError({"priority": [f"'{priority}' is not a priority."]})
+        before["priority"], after["priority"] = ticket.priority, priority
+        ticket.priority = priority
+        fields += ["priority", *sla_apply(ticket)]
+    if category is not None and category.pk != ticket.category_id:
+        before["category"], after["category"] = ticket.category.slug if ticket.category else None, category.slug
+        ticket.category = category
+        fields.append("category")
+    if not after:
+        return ticket
+    ticket.updated_at = timezone.now()
+    ticket.save(update_fields=fields)
+    _event(ticket, actor=actor, kind="updated", before=before, after=after)
+    return ticket
+
+
+@transaction.atomic
+def ticket_assign(*, ticket: Ticket, actor, role: str, assignee, reason: str = "") -> Ticket:
+    """Assign to an engineer covering this site, or unassign with `assignee=None`."""
+    if role != ENGINEER:
+        raise PermissionDenied("Only engineers assign tickets.")
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if assignee is not None:
+        from django.db import connection
+
+        from shared_apps.engineers.selectors import engineer_covers
+
+        if not engineer_covers(user=assignee, client=connection.tenant):
+            raise ValidationError(f"{assignee.email} does not cover this site.")
+    if ticket.assignee_id == (assignee.pk if assignee else None):
+        return ticket
+    before = {"assignee": ticket.assignee_id}
+    ticket.assignee = assignee
+    ticket.updated_at = timezone.now()
+    ticket.save(update_fields=["assignee", "updated_at"])
+    _event(ticket, actor=actor, kind="assigned", before=before, after={"assignee": ticket.assignee_id}, note=reason)
+    return ticket
+
+
+@transaction.atomic
+def time_entry_log(*, ticket: Ticket, actor, role: str, minutes: int, billable: bool, note: str = "") -> TimeEntry:
+    if role != ENGINEER:
+        raise PermissionDenied("Only engineers log time.")
+    if not 1 <= minutes <= 24 * 60:
+        raise ValidationError({"minutes": ["Log between 1 and 1,440 minutes."]})
+    entry = TimeEntry.objects.create(ticket=ticket, engineer=actor, minutes=minutes, billable=billable, note=note)
+    _event(ticket, actor=actor, kind="time", after={"minutes": minutes, "billable": billable})
+    return entry
+
+
+@transaction.atomic
+def ticket_merge(*, duplicate: Ticket, into: Ticket, actor, role: str) -> Ticket:
+    """Close `duplicate` with a pointer to `into`; its messages stay readable where they are."""
+    if role != ENGINEER:
+        raise PermissionDenied("Only engineers merge tickets.")
+    if duplicate.pk == into.pk:
+        raise ValidationError("A ticket cannot be a duplicate of itself.")
+    if into.duplicate_of_id:
+        raise ValidationError(f"#{into.number} is itself a duplicate; merge into #{into.duplicate_of.number}.")
+    duplicate = Ticket.objects.select_for_update().get(pk=duplicate.pk)
+    now = timezone.now()
+    old = duplicate.status
+    fields = ["duplicate_of"]
+    duplicate.duplicate_of = into
+    if duplicate.status != S.CLOSED:
+        fields += _set_status(duplicate, S.CLOSED, now=now)
+    duplicate.save(update_fields=fields)
+    _event(duplicate, actor=actor, kind="merged", before={"status": old},
+           after={"status": S.CLOSED, "duplicate_of": into.number})  # fmt: skip
+    _event(into, actor=actor, kind="duplicate_linked", after={"duplicate": duplicate.number})
+    return duplicate
+
+
+@transaction.atomic
+def ticket_share(*, ticket: Ticket, actor, role: str, colleague) -> None:
+    """Let a colleague on the same site see and follow the ticket (guardian `view_ticket`)."""
+    from django.db import connection
+    from guardian.shortcuts import assign_perm
+
+    from shared_apps.tenancy.models import Membership
+
+    if not Membership.objects.filter(user=colleague, client=connection.tenant, is_active=True).exists():
+        raise ValidationError(f"{colleague.email} is not a member of this site.")
+    if colleague.pk == ticket.requester_id:
+        raise ValidationError("That is the ticket's requester.")
+    assign_perm("tickets.view_ticket", colleague, ticket)
+    _event(ticket, actor=actor, kind="shared", after={"with": colleague.pk})
