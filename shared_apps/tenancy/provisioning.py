@@ -109,19 +109,15 @@ def _step(fail_after: str | None, step: str) -> None:
 
 
 def site_seed_defaults(*, client: Client) -> None:
-    """Default categories, SLA targets, the ticket counter and AI settings, in the new schema."""
+    """Default categories and AI settings, in the new schema. (Defaults that arrived with a
+    migration, such as the SLA targets, are already there: migrations seed them in the template.)"""
     from django_tenants.utils import schema_context
 
     from tenant_apps.ai.models import AISettings
-    from tenant_apps.tickets.models import DEFAULT_CATEGORIES, DEFAULT_SLA_MINUTES, Category, SLAPolicy, TicketCounter
+    from tenant_apps.tickets.models import DEFAULT_CATEGORIES, Category
 
     with schema_context(client.schema_name):
         Category.objects.bulk_create(
             Category(slug=slug, name=label, position=index) for index, (slug, label) in enumerate(DEFAULT_CATEGORIES)
         )
-        SLAPolicy.objects.bulk_create(
-            SLAPolicy(priority=priority, first_response_minutes=first, resolution_minutes=resolution)
-            for priority, (first, resolution) in DEFAULT_SLA_MINUTES.items()
-        )
-        TicketCounter.objects.create(pk=1)
         AISettings.objects.create()

@@ -47,7 +47,7 @@ class Priority(models.TextChoices):
     URGENT = "urgent", "Urgent"
 
 
-# Seeded into every new site; client admins may change their site's targets.
+# Seeded into every site (migration 0004); client admins may change their site's targets.
 DEFAULT_SLA_MINUTES = {
     Priority.LOW: (8 * 60, 5 * 24 * 60),
     Priority.MEDIUM: (4 * 60, 3 * 24 * 60),

@@ -8,7 +8,7 @@ from django_tenants.utils import schema_context
 
 from shared_apps.tenancy.models import Client, Domain, Invitation, Membership
 from shared_apps.tenancy.provisioning import ProvisioningError, provision_site
-from tenant_apps.tickets.models import DEFAULT_CATEGORIES, Category
+from tenant_apps.tickets.models import DEFAULT_CATEGORIES, Category, SLAPolicy, TicketCounter
 from tests.conftest import http
 
 
@@ -33,6 +33,9 @@ def test_new_site_has_schema_domain_defaults_and_invites_its_admin(world, db, dj
     assert site.get_primary_domain().domain == "initech.tenantdesk.localhost"
     with schema_context(site.schema_name):
         assert list(Category.objects.values_list("slug", flat=True)) == [slug for slug, _ in DEFAULT_CATEGORIES]
+        # Seeded by a migration in the template, copied with it.
+        assert set(SLAPolicy.objects.values_list("priority", flat=True)) == {"low", "medium", "high", "urgent"}
+        assert TicketCounter.objects.get().last_number == 0
     invitation = Invitation.objects.get(client=site)
     assert (invitation.email, invitation.role) == ("bill@initech.example", Membership.Role.ADMIN)
     [email] = mail.outbox
