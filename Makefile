@@ -38,4 +38,4 @@ worker: $(VENV)/.installed
 
 # Stop the embedded PostgreSQL (make run leaves it running so the next start is instant).
 db-stop: $(VENV)/.installed
-	@test -d var/pgdata && $(PY) -c 'import pgserver; pgserver.get_server("var/pgdata", cleanup_mode="stop")' || true
+	@test -f var/pgdata/postmaster.pid && $(PY) -m saas.embedded_db stop || true

@@ -21,3 +21,23 @@ def embedded_database_settings(base_dir: Path) -> dict:
         server.psql(f'CREATE DATABASE "{DATABASE_NAME}";')
     info = server.get_postmaster_info()
     return {"NAME": DATABASE_NAME, "USER": "postgres", "HOST": str(info.socket_dir), "PORT": str(info.port)}
+
+
+def embedded_database_stop(base_dir: Path) -> None:
+    """Stop the embedded server (`make db-stop`). pgserver runs it as the `pgserver` system user
+    when we are root, and postgres refuses to be stopped by root, so pg_ctl runs as that user."""
+    import os
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pgserver._commands import pg_ctl
+
+    user = "pgserver" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "stop"], pgdata=base_dir / "var" / "pgdata", user=user)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["stop"]:
+        embedded_database_stop(Path(__file__).resolve().parent.parent)
