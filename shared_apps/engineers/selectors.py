@@ -26,3 +26,15 @@ def engineer_sites(*, user) -> QuerySet | None:
     if profile.covers_all_sites:
         return client_sites_queryset()
     return client_sites_queryset().filter(engineers=profile)
+
+
+def engineer_users_covering(*, client):
+    """Active engineers (as users) covering `client`, for assignment menus. One query."""
+    from shared_apps.accounts.models import User
+
+    return (
+        User.objects.filter(is_active=True, engineer_profile__is_active=True)
+        .filter(Q(engineer_profile__covers_all_sites=True) | Q(engineer_profile__sites=client))
+        .distinct()
+        .order_by("full_name", "email")
+    )

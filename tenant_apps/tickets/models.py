@@ -122,8 +122,34 @@ class Ticket(models.Model):
     def __str__(self) -> str:
         return f"#{self.number} {self.subject}"
 
-    def reference(self, prefix: str) -> str:
-        return f"{prefix}-{self.number}"
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.RESOLVED, self.Status.CLOSED)
+
+    @property
+    def sla_due(self):
+        """The next SLA target: first response while there is none, then resolution."""
+        if self.first_responded_at is None and self.first_response_due:
+            return self.first_response_due
+        return self.resolution_due
+
+    def sla_state(self) -> tuple[str, str]:
+        """(label, Bootstrap colour) for lists and the ticket page."""
+        if self.first_response_breached or self.resolution_breached:
+            return "Breached", "danger"
+        if self.is_finished:
+            return "Done", "secondary"
+        if self.sla_paused_at:
+            return "Paused", "secondary"
+        due = self.sla_due
+        if due is None:
+            return "No target yet", "light"
+        left = due - timezone.now()
+        if left.total_seconds() <= 0:
+            return "Overdue", "danger"
+        if left.total_seconds() <= 4 * 3600:
+            return "Due soon", "warning"
+        return "On track", "success"
 
 
 class Message(models.Model):

@@ -7,12 +7,14 @@ here, so a view cannot forget either.
 
 from datetime import timedelta
 
+from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Value
 from django.utils import timezone
 
 from tenant_apps.tickets.models import Category, Message, Priority, Ticket, TicketCounter, TicketEvent, TimeEntry
-from tenant_apps.tickets.richtext import MAX_LENGTH, sanitize_html
+from tenant_apps.tickets.richtext import MAX_LENGTH, plain_text, sanitize_html
 from tenant_apps.tickets.sla import sla_apply, sla_pause, sla_resume
 
 ENGINEER = "engineer"
@@ -46,11 +48,22 @@ def _event(ticket: Ticket, *, actor, kind: str, before: dict | None = None, afte
 
 def _clean_body(html: str, *, field: str) -> str:
     body = sanitize_html(html or "")
-    if not body:
+    if not plain_text(body).strip():
         raise ValidationError({field: ["Write something first."]})
     if len(body) > MAX_LENGTH:
         raise ValidationError({field: [f"This is too long ({len(body):,} characters; at most {MAX_LENGTH:,})."]})
     return body
+
+
+def _search_refresh(ticket: Ticket) -> None:
+    """Full-text vector over the subject, description and public replies (never internal notes,
+    so a requester's search cannot surface them)."""
+    replies = ticket.messages.filter(kind=Message.Kind.PUBLIC).values_list("body", flat=True)
+    text = " ".join([plain_text(ticket.description), *(plain_text(body) for body in replies)])
+    Ticket.objects.filter(pk=ticket.pk).update(
+        search_vector=SearchVector(Value(ticket.subject), weight="A", config="english")
+        + SearchVector(Value(text[:200_000]), weight="B", config="english")
+    )
 
 
 def _next_number() -> int:
@@ -86,6 +99,7 @@ def ticket_create(
     )
     sla_apply(ticket)
     ticket.save()
+    _search_refresh(ticket)
     _event(ticket, actor=requester, kind="created", after={"status": ticket.status, "priority": priority})
     return ticket
 
@@ -169,6 +183,8 @@ def ticket_reply(*, ticket: Ticket, actor, role: str, body: str, internal: bool 
             _event(ticket, actor=actor, kind="status", before={"status": old}, after={"status": S.OPEN},
                    note="The requester replied.")  # fmt: skip
     ticket.save(update_fields=sorted(set(fields)))
+    if not internal:
+        _search_refresh(ticket)
     _event(ticket, actor=actor, kind="note" if internal else "reply", after={"message": message.pk})
     return message
 
@@ -269,3 +285,12 @@ def ticket_share(*, ticket: Ticket, actor, role: str, colleague) -> None:
         raise ValidationError("That is the ticket's requester.")
     assign_perm("tickets.view_ticket", colleague, ticket)
     _event(ticket, actor=actor, kind="shared", after={"with": colleague.pk})
+
+
+def status_choices_for(*, ticket: Ticket, role: str | None) -> list[tuple[str, str]]:
+    """The moves `role` may make from the ticket's current status, for the page's buttons."""
+    return [
+        (target, Ticket.Status(target).label)
+        for (source, target), roles in TRANSITIONS.items()
+        if source == ticket.status and role in roles
+    ]

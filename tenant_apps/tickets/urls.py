@@ -1,0 +1,16 @@
+from django.urls import path
+
+from tenant_apps.tickets import views
+
+urlpatterns = [
+    path("tickets/", views.ticket_list, name="ticket_list"),
+    path("tickets/new/", views.ticket_create, name="ticket_create"),
+    path("tickets/<int:number>/", views.ticket_detail, name="ticket_detail"),
+    path("tickets/<int:number>/reply/", views.ticket_reply, name="ticket_reply"),
+    path("tickets/<int:number>/status/", views.ticket_status, name="ticket_status"),
+    path("tickets/<int:number>/update/", views.ticket_update, name="ticket_update"),
+    path("tickets/<int:number>/time/", views.ticket_time, name="ticket_time"),
+    path("tickets/<int:number>/share/", views.ticket_share, name="ticket_share"),
+    path("tickets/<int:number>/merge/", views.ticket_merge, name="ticket_merge"),
+    path("tickets/<int:number>/history/", views.ticket_history, name="ticket_history"),
+]

@@ -1,0 +1,221 @@
+"""Ticket pages on a client site. The tenant-access middleware has set `request.role`; every
+ticket comes from a selector scoped by the acting user; every change goes through a service."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from shared_apps.accounts.models import User
+from shared_apps.engineers.selectors import engineer_users_covering
+from tenant_apps.tickets import selectors, services
+from tenant_apps.tickets.forms import (
+    MergeForm,
+    ReplyForm,
+    ShareForm,
+    StatusForm,
+    TicketCreateForm,
+    TicketUpdateForm,
+    TimeEntryForm,
+)
+from tenant_apps.tickets.models import Category, Priority, Ticket
+
+PAGE_SIZE = 50
+FILTERS = ("status", "q", "priority", "category", "assignee", "sla", "sort")
+
+
+def _errors(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return str(error) or "You cannot do that."
+
+
+def ticket_list(request):
+    filters = {
+        key: request.GET.get(key, "") for key in ("status", "q", "priority", "category", "assignee", "sla", "sort")
+    }
+    tickets = selectors.ticket_list_for(
+        user=request.user,
+        role=request.role,
+        status=filters["status"],
+        query=filters["q"],
+        priority=filters["priority"],
+        category=filters["category"],
+        assignee=filters["assignee"],
+        sla=filters["sla"],
+        sort=filters["sort"],
+    )
+    page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "page": page,
+        "filters": filters,
+        "statuses": Ticket.Status.choices,
+        "priorities": Priority.choices,
+        "categories": Category.objects.filter(is_active=True) if request.role == "engineer" else (),
+    }
+    return render(request, "tickets/list.html", context)
+
+
+def ticket_create(request):
+    form = TicketCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ticket = services.ticket_create(requester=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, f"Ticket {request.tenant.ticket_prefix}-{ticket.number} is open. We are on it.")
+            return redirect("ticket_detail", number=ticket.number)
+    return render(request, "tickets/new.html", {"form": form})
+
+
+def _detail(request, ticket: Ticket, *, reply_form=None, status=200):
+    is_engineer = request.role == "engineer"
+    context = {
+        "ticket": ticket,
+        "conversation": selectors.message_list_for(ticket=ticket, role=request.role).select_related("author"),
+        "reply_form": reply_form or ReplyForm(),
+        "status_choices": services.status_choices_for(ticket=ticket, role=request.role),
+        "is_engineer": is_engineer,
+    }
+    if is_engineer:
+        context["update_form"] = TicketUpdateForm(
+            initial={"priority": ticket.priority, "category": ticket.category_id, "assignee": ticket.assignee_id},
+            engineers=engineer_users_covering(client=request.tenant),
+        )
+        context["time_form"] = TimeEntryForm()
+        context["time_entries"] = ticket.time_entries.select_related("engineer")
+        context["merge_form"] = MergeForm()
+    else:
+        context["share_form"] = ShareForm()
+    return render(request, "tickets/detail.html", context, status=status)
+
+
+def ticket_detail(request, number: int):
+    return _detail(request, selectors.ticket_get_for(user=request.user, role=request.role, number=number))
+
+
+@require_POST
+def ticket_reply(request, number: int):
+    ticket = selectors.ticket_get_for(user=request.user, role=request.role, number=number)
+    form = ReplyForm(request.POST)
+    if form.is_valid():
+        try:
+            services.ticket_reply(
+                ticket=ticket,
+                actor=request.user,
+                role=request.role,
+                body=form.cleaned_data["body"],
+                internal=form.cleaned_data["internal"],
+            )
+        except (ValidationError, PermissionDenied) as error:
+            form.add_error(None, _errors(error))
+        else:
+            messages.success(request, "Internal note added." if form.cleaned_data["internal"] else "Reply sent.")
+            return redirect("ticket_detail", number=number)
+    # Keep what they wrote: render the page again with the form and its errors.
+    return _detail(request, ticket, reply_form=form, status=400)
+
+
+def _act(request, number: int, action) -> object:
+    """Run `action(ticket)` on a visible ticket; a refusal becomes a message, never a 500."""
+    ticket = selectors.ticket_get_for(user=request.user, role=request.role, number=number)
+    try:
+        note = action(ticket)
+    except (ValidationError, PermissionDenied) as error:
+        messages.error(request, _errors(error))
+    else:
+        if note:
+            messages.success(request, note)
+    return redirect("ticket_detail", number=number)
+
+
+@require_POST
+def ticket_status(request, number: int):
+    form = StatusForm(request.POST)
+
+    def action(ticket):
+        if not form.is_valid():
+            raise ValidationError("Choose a status.")
+        new = form.cleaned_data["status"]
+        services.ticket_transition(
+            ticket=ticket, actor=request.user, role=request.role, new_status=new, note=form.cleaned_data["note"]
+        )
+        return f"Ticket is now {Ticket.Status(new).label.lower()}."
+
+    return _act(request, number, action)
+
+
+@require_POST
+def ticket_update(request, number: int):
+    form = TicketUpdateForm(request.POST, engineers=engineer_users_covering(client=request.tenant))
+
+    def action(ticket):
+        if not form.is_valid():
+            raise ValidationError(" ".join(e for errors in form.errors.values() for e in errors))
+        data = form.cleaned_data
+        with transaction.atomic():  # both changes or neither
+            services.ticket_update(
+                ticket=ticket,
+                actor=request.user,
+                role=request.role,
+                priority=data["priority"],
+                category=data["category"],
+            )
+            assignee = User.objects.filter(pk=data["assignee"]).first() if data["assignee"] else None
+            services.ticket_assign(ticket=ticket, actor=request.user, role=request.role, assignee=assignee)
+        return "Ticket updated."
+
+    return _act(request, number, action)
+
+
+@require_POST
+def ticket_time(request, number: int):
+    form = TimeEntryForm(request.POST)
+
+    def action(ticket):
+        if not form.is_valid():
+            raise ValidationError("Enter the minutes worked (1 to 1,440).")
+        entry = services.time_entry_log(ticket=ticket, actor=request.user, role=request.role, **form.cleaned_data)
+        return f"Logged {entry.minutes} minutes."
+
+    return _act(request, number, action)
+
+
+@require_POST
+def ticket_share(request, number: int):
+    form = ShareForm(request.POST)
+
+    def action(ticket):
+        if not form.is_valid():
+            raise ValidationError("Enter your colleague's email address.")
+        colleague = User.objects.filter(email__iexact=form.cleaned_data["email"]).first()
+        if colleague is None:
+            raise ValidationError(f"{form.cleaned_data['email']} is not a member of this site.")
+        services.ticket_share(ticket=ticket, actor=request.user, role=request.role, colleague=colleague)
+        return f"{colleague.email} can now see and follow this ticket."
+
+    return _act(request, number, action)
+
+
+@require_POST
+def ticket_merge(request, number: int):
+    form = MergeForm(request.POST)
+
+    def action(ticket):
+        if not form.is_valid():
+            raise ValidationError("Enter the number of the ticket this one duplicates.")
+        into = selectors.ticket_get_for(user=request.user, role=request.role, number=form.cleaned_data["into"])
+        services.ticket_merge(duplicate=ticket, into=into, actor=request.user, role=request.role)
+        return f"Closed as a duplicate of {request.tenant.ticket_prefix}-{into.number}."
+
+    return _act(request, number, action)
+
+
+def ticket_history(request, number: int):
+    ticket = selectors.ticket_get_for(user=request.user, role=request.role, number=number)
+    events = selectors.event_list_for(ticket=ticket, role=request.role)
+    return render(request, "tickets/history.html", {"ticket": ticket, "events": events})
