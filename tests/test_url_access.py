@@ -35,6 +35,7 @@ SAMPLE_KWARGS = {
     "provider_id": "x",
     "pk": "1",
     "number": "1",
+    "attachment_id": "1",
 }
 
 
@@ -75,6 +76,7 @@ TENANT_EXPECT = {
     # are checked role by role in tests/tenant_apps/tickets/test_ticket_views.py.
     "ticket_detail": {"*": 404},
     "ticket_history": {"*": 404},
+    "ticket_attachment": {"*": 404},
     "ticket_reply": {"*": 405},
     "ticket_status": {"*": 405},
     "ticket_update": {"*": 405},

@@ -1,9 +1,28 @@
 from django import forms
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 
 from tenant_apps.tickets.models import Category, Priority, Ticket
 from tenant_apps.tickets.richtext import MAX_LENGTH
 
 _BODY = {"rows": 6, "maxlength": MAX_LENGTH}
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input; type and size are checked by the service (attachments.py)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        return [super(MultipleFileField, self).clean(item, initial) for item in files]
 
 
 def _categories():
@@ -17,14 +36,20 @@ class TicketCreateForm(forms.Form):
         queryset=Category.objects.none(), required=False, empty_label="Not sure (we will sort it)"
     )
     priority = forms.ChoiceField(choices=[("", "Not sure (we will sort it)"), *Priority.choices], required=False)
+    attachments = MultipleFileField()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["category"].queryset = _categories()
+        self.fields["attachments"].help_text = (
+            f"Up to {settings.ATTACHMENT_MAX_FILES} files of {filesizeformat(settings.ATTACHMENT_MAX_BYTES)} each: "
+            "images, PDF, Office documents, ZIP or plain text."
+        )
 
 
 class ReplyForm(forms.Form):
     body = forms.CharField(label="Your reply", widget=forms.Textarea(attrs=_BODY), max_length=MAX_LENGTH)
+    attachments = MultipleFileField()
     internal = forms.BooleanField(required=False, label="Internal note (engineers only, never shown to the client)")
 
 

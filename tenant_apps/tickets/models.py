@@ -173,6 +173,37 @@ class Message(models.Model):
         return f"{self.get_kind_display()} on ticket {self.ticket_id}"
 
 
+def attachment_path(instance: "Attachment", filename: str) -> str:
+    # Per-site folder, random name: the stored name never comes from the user, and files are only
+    # served through the access-checked download view, never from a public media URL.
+    from uuid import uuid4
+
+    from django.db import connection
+
+    return f"sites/{connection.schema_name}/attachments/{instance.ticket_id}/{uuid4().hex}"
+
+
+class Attachment(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    original_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100, help_text="Detected from the content, not the name.")
+    size = models.PositiveIntegerField()
+    uploaded_by = _user_fk(related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
 class TicketEvent(models.Model):
     """Append-only audit trail: who changed what, from what, to what, when."""
 

@@ -44,7 +44,7 @@ def ticket_get_for(*, user, role: str | None, number: int) -> Ticket:
 
 def message_list_for(*, ticket: Ticket, role: str | None) -> QuerySet[Message]:
     """The conversation in order; internal notes only for engineers."""
-    messages = ticket.messages.order_by("created_at", "pk")
+    messages = ticket.messages.order_by("created_at", "pk").prefetch_related("attachments")
     if role != "engineer":
         messages = messages.exclude(kind=Message.Kind.INTERNAL)
     return messages
@@ -105,3 +105,22 @@ def event_list_for(*, ticket: Ticket, role: str | None):
     if role != "engineer":
         events = events.exclude(kind="note")
     return events
+
+
+def attachment_get_for(*, user, role: str | None, number: int, attachment_id: int):
+    """An attachment of a ticket the user may see; those on internal notes only for engineers."""
+    from tenant_apps.tickets.models import Attachment
+
+    ticket = ticket_get_for(user=user, role=role, number=number)
+    attachments = Attachment.objects.filter(ticket=ticket, pk=attachment_id)
+    if role != "engineer":
+        attachments = attachments.exclude(message__kind=Message.Kind.INTERNAL)
+    attachment = attachments.first()
+    if attachment is None:
+        raise Http404("No such attachment")
+    return attachment
+
+
+def attachment_list_opening(*, ticket: Ticket):
+    """Files attached when the ticket was opened (replies carry their own)."""
+    return ticket.attachments.filter(message__isnull=True)

@@ -5,15 +5,30 @@ Services take the acting user and their role on the site (`request.role`: "staff
 here, so a view cannot forget either.
 """
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
+from functools import wraps
 
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Value
 from django.utils import timezone
 
-from tenant_apps.tickets.models import Category, Message, Priority, Ticket, TicketCounter, TicketEvent, TimeEntry
+from tenant_apps.tickets.attachments import CheckedUpload, uploads_check
+from tenant_apps.tickets.models import (
+    Attachment,
+    Category,
+    Message,
+    Priority,
+    Ticket,
+    TicketCounter,
+    TicketEvent,
+    TimeEntry,
+)
 from tenant_apps.tickets.richtext import MAX_LENGTH, plain_text, sanitize_html
 from tenant_apps.tickets.sla import sla_apply, sla_pause, sla_resume
 
@@ -74,9 +89,59 @@ def _next_number() -> int:
     return counter.last_number
 
 
-@transaction.atomic
+def _attach(ticket: Ticket, message: Message | None, checked: list[CheckedUpload], actor) -> None:
+    """Store checked uploads. If the surrounding transaction fails afterwards, `_files_kept_only_on_success`
+    deletes the files again (Django has no on-rollback hook)."""
+    for item in checked:
+        attachment = Attachment(
+            ticket=ticket,
+            message=message,
+            original_name=item.name,
+            content_type=item.content_type,
+            size=item.size,
+            uploaded_by=actor,
+        )
+        attachment.file.save(item.name, item.upload, save=False)
+        _saved_files.get().append(attachment.file.name)
+        attachment.save()
+
+
+def _with_attachments(service):
+    """A service that may store files: atomic, and its files are deleted if it fails."""
+
+    @wraps(service)
+    def wrapped(*args, **kwargs):
+        with _files_kept_only_on_success(), transaction.atomic():
+            return service(*args, **kwargs)
+
+    return wrapped
+
+
+_saved_files: ContextVar[list[str]] = ContextVar("saved_files")
+
+
+@contextmanager
+def _files_kept_only_on_success():
+    token = _saved_files.set([])
+    try:
+        yield
+    except BaseException:
+        for name in _saved_files.get():
+            default_storage.delete(name)
+        raise
+    finally:
+        _saved_files.reset(token)
+
+
+@_with_attachments
 def ticket_create(
-    *, requester, subject: str, description: str, category: Category | None = None, priority: str = ""
+    *,
+    requester,
+    subject: str,
+    description: str,
+    category: Category | None = None,
+    priority: str = "",
+    attachments: list[UploadedFile] = (),
 ) -> Ticket:
     subject = " ".join((subject or "").split())
     if not subject:
@@ -86,6 +151,7 @@ def ticket_create(
     if priority and priority not in Priority.values:
         raise ValidationError({"priority": [f"'{priority}' is not a priority."]})
     body = _clean_body(description, field="description")
+    checked = uploads_check(list(attachments))
     now = timezone.now()
     ticket = Ticket(
         number=_next_number(),
@@ -101,6 +167,7 @@ def ticket_create(
     ticket.save()
     _search_refresh(ticket)
     _event(ticket, actor=requester, kind="created", after={"status": ticket.status, "priority": priority})
+    _attach(ticket, None, checked, requester)
     return ticket
 
 
@@ -151,8 +218,10 @@ def _set_status(ticket: Ticket, new_status: str, *, now) -> list[str]:
     return fields
 
 
-@transaction.atomic
-def ticket_reply(*, ticket: Ticket, actor, role: str, body: str, internal: bool = False) -> Message:
+@_with_attachments
+def ticket_reply(
+    *, ticket: Ticket, actor, role: str, body: str, internal: bool = False, attachments: list[UploadedFile] = ()
+) -> Message:
     """A public reply or (engineers only) an internal note. An engineer's first public reply is
     the first response; a requester's reply to a pending ticket reopens it."""
     if internal and role != ENGINEER:
@@ -160,6 +229,7 @@ def ticket_reply(*, ticket: Ticket, actor, role: str, body: str, internal: bool 
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
     if ticket.status == S.CLOSED:
         raise ValidationError("This ticket is closed; reopen it to reply.")
+    checked = uploads_check(list(attachments))
     now = timezone.now()
     message = Message.objects.create(
         ticket=ticket,
@@ -186,6 +256,7 @@ def ticket_reply(*, ticket: Ticket, actor, role: str, body: str, internal: bool 
     if not internal:
         _search_refresh(ticket)
     _event(ticket, actor=actor, kind="note" if internal else "reply", after={"message": message.pk})
+    _attach(ticket, message, checked, actor)
     return message
 
 

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -59,7 +60,7 @@ def ticket_list(request):
 
 
 def ticket_create(request):
-    form = TicketCreateForm(request.POST or None)
+    form = TicketCreateForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
             ticket = services.ticket_create(requester=request.user, **form.cleaned_data)
@@ -77,6 +78,7 @@ def _detail(request, ticket: Ticket, *, reply_form=None, status=200):
     context = {
         "ticket": ticket,
         "conversation": selectors.message_list_for(ticket=ticket, role=request.role).select_related("author"),
+        "opening_attachments": selectors.attachment_list_opening(ticket=ticket),
         "reply_form": reply_form or ReplyForm(),
         "status_choices": services.status_choices_for(ticket=ticket, role=request.role),
         "is_engineer": is_engineer,
@@ -101,7 +103,7 @@ def ticket_detail(request, number: int):
 @require_POST
 def ticket_reply(request, number: int):
     ticket = selectors.ticket_get_for(user=request.user, role=request.role, number=number)
-    form = ReplyForm(request.POST)
+    form = ReplyForm(request.POST, request.FILES)
     if form.is_valid():
         try:
             services.ticket_reply(
@@ -110,6 +112,7 @@ def ticket_reply(request, number: int):
                 role=request.role,
                 body=form.cleaned_data["body"],
                 internal=form.cleaned_data["internal"],
+                attachments=form.cleaned_data["attachments"],
             )
         except (ValidationError, PermissionDenied) as error:
             form.add_error(None, _errors(error))
@@ -219,3 +222,19 @@ def ticket_history(request, number: int):
     ticket = selectors.ticket_get_for(user=request.user, role=request.role, number=number)
     events = selectors.event_list_for(ticket=ticket, role=request.role)
     return render(request, "tickets/history.html", {"ticket": ticket, "events": events})
+
+
+def ticket_attachment(request, number: int, attachment_id: int):
+    """Download through the ticket's own access check; only images are shown inline."""
+    attachment = selectors.attachment_get_for(
+        user=request.user, role=request.role, number=number, attachment_id=attachment_id
+    )
+    response = FileResponse(
+        attachment.file.open("rb"),
+        content_type=attachment.content_type,
+        as_attachment=not attachment.is_image,
+        filename=attachment.original_name,
+    )
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=0"
+    return response

@@ -210,10 +210,11 @@ def test_list_costs_the_same_queries_for_5_or_60_tickets(users, acme):
 
 def test_ticket_page_costs_the_same_queries_for_3_or_30_messages(ticket, users, acme):
     client = http(ACME_HOST, users["engineer_acme"])
-    # search_path, session, user, role, ticket (+ category, people), engineers for the assignee
-    # menu, messages with authors, categories (count + rows), time entries with engineers
+    # search_path, session, user, role, ticket (+ category, people), files of the opening message,
+    # messages with authors, their files, engineers for the assignee menu, categories (count +
+    # rows), time entries with engineers
     few = _count_queries(client, f"/tickets/{ticket.number}/")
-    assert few == 10
+    assert few == 12
     _in(acme)
     for n in range(27):
         services.ticket_reply(ticket=ticket, actor=users["acme_staff"], role="staff", body=f"more {n}")
