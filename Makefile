@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint worker migrate demo db-stop
+.PHONY: run test lint worker beat migrate demo db-stop
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "TenantDesk needs Python 3.11, found " + sys.version.split()[0]'
@@ -35,6 +35,11 @@ lint: $(VENV)/.installed
 
 worker: $(VENV)/.installed
 	$(VENV)/bin/celery -A saas worker --loglevel=INFO
+
+# Periodic tasks (CELERY_BEAT_SCHEDULE); needs REDIS_URL, like the worker it feeds. One beat only.
+beat: $(VENV)/.installed
+	mkdir -p var
+	$(VENV)/bin/celery -A saas beat --loglevel=INFO --schedule var/celerybeat-schedule
 
 # Stop the embedded PostgreSQL (make run leaves it running so the next start is instant).
 db-stop: $(VENV)/.installed

@@ -150,6 +150,15 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+# Periodic tasks (`celery -A saas beat`). Tenant-wide checks are dispatchers: they run in the
+# public schema and queue one task per client site (tenant_apps/tickets/tasks.py).
+CELERY_BEAT_SCHEDULE = {
+    "sla-breach-check": {
+        "task": "tenant_apps.tickets.tasks.sla_breach_check_all",
+        "schedule": 5 * 60,
+        "options": {"expires": 4 * 60},  # a round the worker could not start in time is skipped
+    },
+}
 
 if REDIS_URL:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}

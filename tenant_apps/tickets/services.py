@@ -7,7 +7,7 @@ here, so a view cannot forget either.
 
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 
 from django.contrib.postgres.search import SearchVector
@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Value
+from django.db.models import BooleanField, ExpressionWrapper, Q, Value
 from django.utils import timezone
 
 from tenant_apps.tickets.attachments import CheckedUpload, uploads_check
@@ -365,3 +365,46 @@ def status_choices_for(*, ticket: Ticket, role: str | None) -> list[tuple[str, s
         for (source, target), roles in TRANSITIONS.items()
         if source == ticket.status and role in roles
     ]
+
+
+# The SLA clock runs only while the ticket waits on the support side; pending pauses it, and once
+# resolved or closed nothing is due any more (a ticket closed unanswered is not a late answer).
+SLA_RUNNING = (S.NEW, S.OPEN)
+SLA_BREACHES = ("first_response", "resolution")
+
+
+@transaction.atomic
+def ticket_sla_breaches_flag(*, now: datetime) -> list[Ticket]:
+    """Flag the current site's tickets whose first-response or resolution due time passed before
+    `now`, with one `sla_breach` event per new breach (no actor: the periodic check did it).
+
+    Returns the tickets that got a new breach, for the caller to notify their assignee (the
+    notification work hooks in here, or on the `sla_breach` events). Running it again flags
+    nothing new. Paused (pending), resolved and closed tickets are never flagged.
+    """
+    late = {
+        "first_response": Q(first_response_breached=False, first_responded_at__isnull=True, first_response_due__lt=now),
+        "resolution": Q(resolution_breached=False, resolution_due__lt=now),
+    }
+    # One query, on the few tickets still running (index ticket_status_due leads with status).
+    # FOR UPDATE: a concurrent check waits, then PostgreSQL re-evaluates the conditions and the
+    # *_late flags on the row it committed, so two checks at once never flag a breach twice.
+    candidates = (
+        Ticket.objects.select_for_update()
+        .filter(late["first_response"] | late["resolution"], status__in=SLA_RUNNING, sla_paused_at__isnull=True)
+        .annotate(**{f"{breach}_late": ExpressionWrapper(late[breach], output_field=BooleanField()) for breach in late})
+        .order_by("pk")
+    )
+    breached, events = [], []
+    for ticket in candidates:
+        fields = []
+        for breach in SLA_BREACHES:
+            if getattr(ticket, f"{breach}_late"):
+                setattr(ticket, f"{breach}_breached", True)
+                fields.append(f"{breach}_breached")
+                events.append(TicketEvent(ticket=ticket, actor=None, kind="sla_breach", after={"breach": breach}))
+        # Not `updated_at`: a breach is not activity on the ticket and must not reorder queues.
+        ticket.save(update_fields=fields)
+        breached.append(ticket)
+    TicketEvent.objects.bulk_create(events)
+    return breached
