@@ -70,6 +70,7 @@ TENANT_EXPECT = {
     "team_member_deactivate": {"acme_admin": 405, "acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
     "team_member_reactivate": {"acme_admin": 405, "acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
     "invitation_accept": {"*": 404},  # unknown token: 404 for everyone
+    "notification_settings": {},
     "ticket_list": {},
     "ticket_create": {},
     # No ticket 1 in the test database: missing and invisible look the same. Tickets that exist

@@ -29,10 +29,12 @@ from tenant_apps.tickets.models import (
     TicketEvent,
     TimeEntry,
 )
+from tenant_apps.tickets.notifications import ticket_event_notify_after_commit
 from tenant_apps.tickets.richtext import MAX_LENGTH, plain_text, sanitize_html
 from tenant_apps.tickets.sla import sla_apply, sla_pause, sla_resume
 
 ENGINEER = "engineer"
+NOTIFIED_EVENTS = {"created", "reply", "status"}  # and sla_breach, from the periodic check
 CLIENT_ROLES = ("admin", "staff")
 REOPEN_CLOSED_DAYS = 7
 
@@ -56,9 +58,12 @@ TRANSITIONS: dict[tuple[str, str], set[str]] = {
 
 
 def _event(ticket: Ticket, *, actor, kind: str, before: dict | None = None, after: dict | None = None, note=""):
-    return TicketEvent.objects.create(
+    event = TicketEvent.objects.create(
         ticket=ticket, actor=actor, kind=kind, before=before or {}, after=after or {}, note=note[:300]
     )
+    if kind in NOTIFIED_EVENTS:
+        ticket_event_notify_after_commit(event.pk)
+    return event
 
 
 def _clean_body(html: str, *, field: str) -> str:
@@ -406,5 +411,6 @@ def ticket_sla_breaches_flag(*, now: datetime) -> list[Ticket]:
         # Not `updated_at`: a breach is not activity on the ticket and must not reorder queues.
         ticket.save(update_fields=fields)
         breached.append(ticket)
-    TicketEvent.objects.bulk_create(events)
+    for event in TicketEvent.objects.bulk_create(events):
+        ticket_event_notify_after_commit(event.pk)
     return breached
