@@ -42,6 +42,7 @@ SHARED_APPS = [
     "allauth.socialaccount",
     "channels",
     "django_htmx",
+    "django_prose_editor",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",

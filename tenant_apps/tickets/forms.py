@@ -1,11 +1,36 @@
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
+from django_prose_editor.fields import ProseEditorFormField
 
 from tenant_apps.tickets.models import Category, Priority, Ticket
 from tenant_apps.tickets.richtext import MAX_LENGTH
 
 _BODY = {"rows": 6, "maxlength": MAX_LENGTH}
+
+# What the editor offers; the same tags are what richtext.sanitize_html keeps on save.
+EDITOR_EXTENSIONS = {
+    "Bold": True,
+    "Italic": True,
+    "Strike": True,
+    "Underline": True,
+    "Code": True,
+    "CodeBlock": True,
+    "Heading": {"levels": [2, 3, 4]},
+    "BulletList": True,
+    "OrderedList": True,
+    "ListItem": True,
+    "Blockquote": True,
+    "HorizontalRule": True,
+    "HardBreak": True,
+    "Link": {"enableTarget": False},
+}
+
+
+def rich_text_field(**kwargs) -> ProseEditorFormField:
+    """django-prose-editor: a textarea that the browser upgrades to an editor (plain textarea
+    without JavaScript). Sanitizing is the services' job (richtext.py), not the form's."""
+    return ProseEditorFormField(extensions=EDITOR_EXTENSIONS, max_length=MAX_LENGTH, **kwargs)
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -31,7 +56,7 @@ def _categories():
 
 class TicketCreateForm(forms.Form):
     subject = forms.CharField(max_length=200)
-    description = forms.CharField(widget=forms.Textarea(attrs=_BODY), max_length=MAX_LENGTH)
+    description = rich_text_field()
     category = forms.ModelChoiceField(
         queryset=Category.objects.none(), required=False, empty_label="Not sure (we will sort it)"
     )
@@ -48,7 +73,7 @@ class TicketCreateForm(forms.Form):
 
 
 class ReplyForm(forms.Form):
-    body = forms.CharField(label="Your reply", widget=forms.Textarea(attrs=_BODY), max_length=MAX_LENGTH)
+    body = rich_text_field(label="Your reply")
     attachments = MultipleFileField()
     internal = forms.BooleanField(required=False, label="Internal note (engineers only, never shown to the client)")
 

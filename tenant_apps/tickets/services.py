@@ -363,10 +363,22 @@ def ticket_share(*, ticket: Ticket, actor, role: str, colleague) -> None:
     _event(ticket, actor=actor, kind="shared", after={"with": colleague.pk})
 
 
+_MOVE_LABELS = {
+    S.OPEN: "Open",
+    S.PENDING: "Wait on requester",
+    S.RESOLVED: "Resolve",
+    S.CLOSED: "Close",
+    (S.RESOLVED, S.CLOSED): "Confirm resolution",
+    (S.RESOLVED, S.OPEN): "Reopen",
+    (S.CLOSED, S.OPEN): "Reopen",
+    (S.PENDING, S.OPEN): "Back to open",
+}
+
+
 def status_choices_for(*, ticket: Ticket, role: str | None) -> list[tuple[str, str]]:
-    """The moves `role` may make from the ticket's current status, for the page's buttons."""
+    """The moves `role` may make from the ticket's current status, as (status, button label)."""
     return [
-        (target, Ticket.Status(target).label)
+        (target, _MOVE_LABELS.get((ticket.status, target)) or _MOVE_LABELS[target])
         for (source, target), roles in TRANSITIONS.items()
         if source == ticket.status and role in roles
     ]
