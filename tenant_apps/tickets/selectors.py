@@ -14,7 +14,7 @@ from django.http import Http404
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
-from tenant_apps.tickets.models import Message, Ticket
+from tenant_apps.tickets.models import Message, Priority, SLAPolicy, Ticket
 
 SEES_ALL = ("admin", "engineer")
 
@@ -105,3 +105,9 @@ def event_list_for(*, ticket: Ticket, role: str | None):
     if role != "engineer":
         events = events.exclude(kind="note")
     return events
+
+
+def sla_policy_list() -> list[SLAPolicy]:
+    """The site's SLA targets, most pressing priority first."""
+    order = {priority: index for index, priority in enumerate(reversed(Priority.values))}
+    return sorted(SLAPolicy.objects.all(), key=lambda policy: order.get(policy.priority, len(order)))

@@ -13,4 +13,5 @@ urlpatterns = [
     path("tickets/<int:number>/share/", views.ticket_share, name="ticket_share"),
     path("tickets/<int:number>/merge/", views.ticket_merge, name="ticket_merge"),
     path("tickets/<int:number>/history/", views.ticket_history, name="ticket_history"),
+    path("settings/sla/", views.sla_settings, name="sla_settings"),
 ]
