@@ -13,5 +13,6 @@ urlpatterns = [
     path("tickets/<int:number>/share/", views.ticket_share, name="ticket_share"),
     path("tickets/<int:number>/merge/", views.ticket_merge, name="ticket_merge"),
     path("tickets/<int:number>/history/", views.ticket_history, name="ticket_history"),
+    path("reports/", views.ticket_report, name="ticket_report"),
     path("settings/sla/", views.sla_settings, name="sla_settings"),
 ]

@@ -12,6 +12,7 @@ from shared_apps.accounts.models import User
 from shared_apps.engineers.selectors import engineer_users_covering
 from shared_apps.tenancy.views import client_admin_required
 from tenant_apps.tickets import selectors, services
+from tenant_apps.tickets.charts import report_charts
 from tenant_apps.tickets.forms import (
     MergeForm,
     ReplyForm,
@@ -23,6 +24,7 @@ from tenant_apps.tickets.forms import (
     TimeEntryForm,
 )
 from tenant_apps.tickets.models import Category, Priority, Ticket
+from tenant_apps.tickets.reports import ticket_report_for
 
 PAGE_SIZE = 50
 FILTERS = ("status", "q", "priority", "category", "assignee", "sla", "sort")
@@ -221,6 +223,12 @@ def ticket_history(request, number: int):
     ticket = selectors.ticket_get_for(user=request.user, role=request.role, number=number)
     events = selectors.event_list_for(ticket=ticket, role=request.role)
     return render(request, "tickets/history.html", {"ticket": ticket, "events": events})
+
+
+@client_admin_required
+def ticket_report(request):
+    report = ticket_report_for(user=request.user, role=request.role)
+    return render(request, "tickets/report.html", {"report": report, "charts": report_charts(report)})
 
 
 @client_admin_required
