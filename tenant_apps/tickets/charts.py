@@ -22,6 +22,7 @@ DAILY_HEIGHT = 100
 
 PRIORITY_TONES = {"urgent": "danger", "high": "warning", "medium": "primary", "low": "info", "": "secondary"}
 STATUS_TONES = {"new": "info", "open": "primary", "pending": "secondary"}
+CATEGORY_TONES = {"": "secondary"}  # "not set" in grey, as for priorities
 
 
 @dataclass(frozen=True)
@@ -117,8 +118,7 @@ def axis_top(value: int) -> int:
 
 
 def daily_chart(*, days: list[DayCount]) -> DailyChart:
-    """Side-by-side bars per day (opened, resolved) and a date label every seven days, ending
-    with the last day."""
+    """Side-by-side bars per day (opened, resolved) and a date label every seven days."""
     top = axis_top(max((max(d.opened, d.resolved) for d in days), default=0))
     slot = DAILY_WIDTH / max(len(days), 1)
     bar = slot * 0.38
@@ -142,10 +142,11 @@ def daily_chart(*, days: list[DayCount]) -> DailyChart:
                 tooltip=f"{day.day:%a %-d %b}: {day.opened} opened, {day.resolved} resolved",
             )
         )
+    # Every seventh day from the first: far enough apart for a phone, none at the very edge.
     labels = [
         AxisLabel(text=f"{days[i].day:%-d %b}", percent=round(100 * (i + 0.5) / len(days), 2))
-        for i in range(len(days) - 1, -1, -7)
-    ][::-1]
+        for i in range(0, len(days), 7)
+    ]
     opened_total, resolved_total = sum(d.opened for d in days), sum(d.resolved for d in days)
     title = f"Tickets opened and resolved per day, last {len(days)} days"
     summary = f"{title}: {opened_total} opened, {resolved_total} resolved."
@@ -190,7 +191,9 @@ def report_charts(report: TicketReport) -> dict:
         "by_priority": bar_chart(
             title="Open tickets by priority", tallies=report.open_by_priority, tones=PRIORITY_TONES
         ),
-        "by_category": bar_chart(title="Open tickets by category", tallies=report.open_by_category),
+        "by_category": bar_chart(
+            title="Open tickets by category", tallies=report.open_by_category, tones=CATEGORY_TONES
+        ),
         "daily": daily_chart(days=report.days),
         "first_response_median": duration_text(report.first_response_median),
         "resolution_median": duration_text(report.resolution_median),

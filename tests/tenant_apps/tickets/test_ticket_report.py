@@ -205,7 +205,7 @@ def test_daily_chart_bars_and_labels():
     assert (chart.y_max, chart.y_mid) == (2, 1)
     assert chart.columns[2].opened_height == 100 and chart.columns[2].opened_y == 0
     assert chart.columns[29].resolved_height == 50
-    assert [label.text for label in chart.x_labels] == ["2 Mar", "9 Mar", "16 Mar", "23 Mar", "30 Mar"]
+    assert [label.text for label in chart.x_labels] == ["1 Mar", "8 Mar", "15 Mar", "22 Mar", "29 Mar"]
     assert chart.columns[0].tooltip == "Sat 1 Mar: 0 opened, 0 resolved"
 
 
