@@ -254,4 +254,5 @@ def sla_settings(request):
             messages.success(request, f"{label} targets saved. They apply to tickets opened from now on.")
             return redirect("sla_settings")
     rows = [(policy, target_forms[policy.priority]) for policy in policies]
-    return render(request, "tickets/sla_settings.html", {"rows": rows, "has_errors": bool(form and form.errors)})
+    failed = Priority(submitted) if form is not None and form.errors else None
+    return render(request, "tickets/sla_settings.html", {"rows": rows, "failed": failed})

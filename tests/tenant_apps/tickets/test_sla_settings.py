@@ -168,7 +168,8 @@ def test_bad_input_says_why_and_keeps_what_was_typed(users, acme, first, resolut
     response = client.post("/settings/sla/", data)
     page = response.content.decode()
     assert response.status_code == 200
-    assert message in page and "Not saved: check the targets marked below." in page
+    assert message in page
+    assert 'Not saved: check the <a class="alert-link" href="#sla-high">high priority targets</a> below.' in page
     assert f'name="high-first_response" id="id_high-first_response" value="{first[0]}"' in page
     assert f'<option value="{first[1]}" selected>' in page
     assert 'name="urgent-first_response" id="id_urgent-first_response" value="15"' in page  # others as saved
