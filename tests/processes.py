@@ -35,3 +35,65 @@ def _check_round_trip(url: str, db: dict) -> None:
         return (d["NAME"], d.get("USER") or "", d.get("HOST") or opts.get("host") or "", str(port))
 
     assert where(parsed, options) == where(db, {}), f"DATABASE_URL {url!r} parses to {parsed!r}, expected {db!r}"
+
+
+def committed(work):
+    """Run `work()` on a connection of its own, outside the test's rolled-back transaction, so it
+    reads and writes what other processes (the live server, a worker) see."""
+    import threading
+
+    from django.db import connections
+
+    outcome: dict = {}
+
+    def run():
+        try:
+            outcome["value"] = work()
+        except BaseException as error:  # noqa: BLE001 - re-raised in the caller's thread
+            outcome["error"] = error
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=60)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
+
+
+def site_tickets_snapshot(sites) -> dict[str, int]:
+    """The committed ticket counter of each site, to undo what a live-server test created."""
+    from django_tenants.utils import tenant_context
+
+    from tenant_apps.tickets.models import TicketCounter
+
+    def read():
+        counters = {}
+        for site in sites:
+            with tenant_context(site):
+                counters[site.schema_name] = TicketCounter.objects.get(pk=1).last_number
+        return counters
+
+    return committed(read)
+
+
+def site_tickets_restore(sites, counters: dict[str, int]) -> None:
+    """Delete the tickets created after `site_tickets_snapshot` (rows and stored files) and put
+    the counters back, so later tests start from the same committed state."""
+    from django_tenants.utils import tenant_context
+
+    from tenant_apps.tickets.models import Attachment, Ticket, TicketCounter, TimeEntry
+
+    def restore():
+        for site in sites:
+            with tenant_context(site):
+                start = counters[site.schema_name]
+                for attachment in Attachment.objects.filter(ticket__number__gt=start):
+                    attachment.file.delete(save=False)
+                TimeEntry.objects.filter(ticket__number__gt=start).delete()
+                Ticket.objects.filter(number__gt=start, duplicate_of__isnull=False).delete()
+                Ticket.objects.filter(number__gt=start).delete()
+                TicketCounter.objects.filter(pk=1).update(last_number=start)
+
+    committed(restore)

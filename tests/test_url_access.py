@@ -84,6 +84,9 @@ TENANT_EXPECT = {
     "ticket_time": {"*": 405},
     "ticket_share": {"*": 405},
     "ticket_merge": {"*": 405},
+    # Client admins only; other members know the site, so 403 rather than 404.
+    "ticket_report": {"acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
+    "sla_settings": {"acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
 }
 ALWAYS_OPEN = ("/healthz",)
 ANONYMOUS_OPEN = ("/accounts/", "/invite/")

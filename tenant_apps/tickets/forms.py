@@ -1,5 +1,6 @@
 from django import forms
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django_prose_editor.fields import ProseEditorFormField
 
@@ -106,3 +107,65 @@ class ShareForm(forms.Form):
 
 class MergeForm(forms.Form):
     into = forms.IntegerField(label="Duplicate of ticket number", min_value=1)
+
+
+SLA_UNITS = {"minutes": 1, "hours": 60, "days": 24 * 60}
+SLA_UNIT_CHOICES = [("minutes", "minutes"), ("hours", "hours"), ("days", "days")]
+
+
+def sla_amount_split(minutes: int) -> tuple[int, str]:
+    """The largest unit that shows a target as a whole number: 240 -> (4, "hours")."""
+    for unit in ("days", "hours"):
+        if minutes % SLA_UNITS[unit] == 0:
+            return minutes // SLA_UNITS[unit], unit
+    return minutes, "minutes"
+
+
+def _amount_text(minutes: int) -> str:
+    amount, unit = sla_amount_split(minutes)
+    return f"{amount} {unit[:-1] if amount == 1 else unit}"
+
+
+class SLATargetForm(forms.Form):
+    """One priority's two targets, each a whole number and a unit (stored in minutes). The page
+    has one per priority, prefixed with it; the bounds are the service's to check
+    (`sla_policy_update`)."""
+
+    first_response = forms.IntegerField(label="First response within", min_value=1, max_value=999_999)
+    first_response_unit = forms.ChoiceField(choices=SLA_UNIT_CHOICES)
+    resolution = forms.IntegerField(label="Resolution within", min_value=1, max_value=999_999)
+    resolution_unit = forms.ChoiceField(choices=SLA_UNIT_CHOICES)
+
+    # The service's field names, mapped to the inputs they come from.
+    SERVICE_FIELDS = {"first_response_minutes": "first_response", "resolution_minutes": "resolution"}
+
+    @classmethod
+    def for_policy(cls, policy, data=None) -> "SLATargetForm":
+        first, first_unit = sla_amount_split(policy.first_response_minutes)
+        resolution, resolution_unit = sla_amount_split(policy.resolution_minutes)
+        initial = {
+            "first_response": first,
+            "first_response_unit": first_unit,
+            "resolution": resolution,
+            "resolution_unit": resolution_unit,
+        }
+        form = cls(data, initial=initial, prefix=policy.priority)
+        form.saved = (
+            f"first response within {_amount_text(policy.first_response_minutes)}, "
+            f"resolution within {_amount_text(policy.resolution_minutes)}"
+        )
+        return form
+
+    def minutes(self) -> dict[str, int]:
+        data = self.cleaned_data
+        return {
+            "first_response_minutes": data["first_response"] * SLA_UNITS[data["first_response_unit"]],
+            "resolution_minutes": data["resolution"] * SLA_UNITS[data["resolution_unit"]],
+        }
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error.messages)
+            return
+        for field, messages in error.message_dict.items():
+            self.add_error(self.SERVICE_FIELDS.get(field), messages)

@@ -14,7 +14,7 @@ from django.http import Http404
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
-from tenant_apps.tickets.models import Message, Ticket
+from tenant_apps.tickets.models import Message, Priority, SLAPolicy, Ticket
 
 SEES_ALL = ("admin", "engineer")
 
@@ -124,3 +124,9 @@ def attachment_get_for(*, user, role: str | None, number: int, attachment_id: in
 def attachment_list_opening(*, ticket: Ticket):
     """Files attached when the ticket was opened (replies carry their own)."""
     return ticket.attachments.filter(message__isnull=True)
+
+
+def sla_policy_list() -> list[SLAPolicy]:
+    """The site's SLA targets, most pressing priority first."""
+    order = {priority: index for index, priority in enumerate(reversed(Priority.values))}
+    return sorted(SLAPolicy.objects.all(), key=lambda policy: order.get(policy.priority, len(order)))

@@ -5,6 +5,7 @@ Services take the acting user and their role on the site (`request.role`: "staff
 here, so a view cannot forget either.
 """
 
+import logging
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from tenant_apps.tickets.models import (
     Category,
     Message,
     Priority,
+    SLAPolicy,
     Ticket,
     TicketCounter,
     TicketEvent,
@@ -32,6 +34,8 @@ from tenant_apps.tickets.models import (
 from tenant_apps.tickets.notifications import ticket_event_notify_after_commit
 from tenant_apps.tickets.richtext import MAX_LENGTH, plain_text, sanitize_html
 from tenant_apps.tickets.sla import sla_apply, sla_pause, sla_resume
+
+logger = logging.getLogger(__name__)
 
 ENGINEER = "engineer"
 NOTIFIED_EVENTS = {"created", "reply", "status"}  # and sla_breach, from the periodic check
@@ -426,3 +430,59 @@ def ticket_sla_breaches_flag(*, now: datetime) -> list[Ticket]:
     for event in TicketEvent.objects.bulk_create(events):
         ticket_event_notify_after_commit(event.pk)
     return breached
+
+
+# --- SLA policy (client admins, for their own site) ------------------------------------------
+
+FIRST_RESPONSE_MAX_MINUTES = 7 * 24 * 60
+RESOLUTION_MAX_MINUTES = 90 * 24 * 60
+
+
+def _sla_targets_check(*, first_response_minutes: int, resolution_minutes: int) -> None:
+    errors: dict[str, list[str]] = {}
+    if not 1 <= first_response_minutes <= FIRST_RESPONSE_MAX_MINUTES:
+        errors["first_response_minutes"] = ["Set a first-response target between 1 minute and 7 days."]
+    if not 1 <= resolution_minutes <= RESOLUTION_MAX_MINUTES:
+        errors["resolution_minutes"] = ["Set a resolution target between 1 minute and 90 days."]
+    if not errors and resolution_minutes < first_response_minutes:
+        errors["resolution_minutes"] = ["The resolution target cannot be shorter than the first-response target."]
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def sla_policy_update(*, priority: str, first_response_minutes: int, resolution_minutes: int, actor) -> SLAPolicy:
+    """Set this site's targets for one priority (client admins only).
+
+    New targets apply to tickets opened afterwards. Due times already set on existing tickets
+    are deliberately not recomputed here: a ticket is measured against the promise in force when
+    it was opened. (`sla_apply` does use the current targets when an engineer changes a ticket's
+    priority, and `sla_resume` when a ticket comes back from pending; the page says so.)
+    """
+    from django.db import connection
+
+    from shared_apps.tenancy.selectors import ROLE_CLIENT_ADMIN, site_role_for
+
+    if site_role_for(user=actor, client=connection.tenant) != ROLE_CLIENT_ADMIN:
+        raise PermissionDenied("Only the site's client admins change SLA targets.")
+    if priority not in Priority.values:
+        raise ValidationError({"priority": [f"'{priority}' is not a priority."]})
+    _sla_targets_check(first_response_minutes=first_response_minutes, resolution_minutes=resolution_minutes)
+    policy, created = SLAPolicy.objects.select_for_update().get_or_create(
+        priority=priority,
+        defaults={"first_response_minutes": first_response_minutes, "resolution_minutes": resolution_minutes},
+    )
+    before = (policy.first_response_minutes, policy.resolution_minutes)
+    if created or before == (first_response_minutes, resolution_minutes):
+        return policy
+    policy.first_response_minutes, policy.resolution_minutes = first_response_minutes, resolution_minutes
+    policy.save(update_fields=["first_response_minutes", "resolution_minutes"])
+    logger.info(
+        "SLA targets for %s priority on %s changed from %s to %s minutes by user %s",
+        priority,
+        connection.schema_name,
+        before,
+        (first_response_minutes, resolution_minutes),
+        actor.pk,
+    )
+    return policy

@@ -26,8 +26,15 @@ def sla_pause(ticket: Ticket, *, now: datetime) -> list[str]:
 
 
 def sla_resume(ticket: Ticket, *, now: datetime) -> list[str]:
+    """Push the due times back by the time spent paused. Not recomputed from the policy: a target
+    changed meanwhile applies to new tickets, not to this one."""
     if ticket.sla_paused_at is None:
         return []
-    ticket.sla_paused_seconds += int((now - ticket.sla_paused_at).total_seconds())
+    paused = now - ticket.sla_paused_at
+    ticket.sla_paused_seconds += int(paused.total_seconds())
     ticket.sla_paused_at = None
-    return ["sla_paused_at", "sla_paused_seconds", *sla_apply(ticket)]
+    if ticket.first_response_due and ticket.first_responded_at is None:
+        ticket.first_response_due += paused
+    if ticket.resolution_due:
+        ticket.resolution_due += paused
+    return ["sla_paused_at", "sla_paused_seconds", "first_response_due", "resolution_due"]

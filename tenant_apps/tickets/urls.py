@@ -14,4 +14,6 @@ urlpatterns = [
     path("tickets/<int:number>/merge/", views.ticket_merge, name="ticket_merge"),
     path("tickets/<int:number>/history/", views.ticket_history, name="ticket_history"),
     path("tickets/<int:number>/attachments/<int:attachment_id>/", views.ticket_attachment, name="ticket_attachment"),
+    path("reports/", views.ticket_report, name="ticket_report"),
+    path("settings/sla/", views.sla_settings, name="sla_settings"),
 ]

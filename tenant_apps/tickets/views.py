@@ -11,17 +11,21 @@ from django.views.decorators.http import require_POST
 
 from shared_apps.accounts.models import User
 from shared_apps.engineers.selectors import engineer_users_covering
+from shared_apps.tenancy.views import client_admin_required
 from tenant_apps.tickets import selectors, services
+from tenant_apps.tickets.charts import report_charts
 from tenant_apps.tickets.forms import (
     MergeForm,
     ReplyForm,
     ShareForm,
+    SLATargetForm,
     StatusForm,
     TicketCreateForm,
     TicketUpdateForm,
     TimeEntryForm,
 )
 from tenant_apps.tickets.models import Category, Priority, Ticket
+from tenant_apps.tickets.reports import ticket_report_for
 
 PAGE_SIZE = 50
 FILTERS = ("status", "q", "priority", "category", "assignee", "sla", "sort")
@@ -238,3 +242,36 @@ def ticket_attachment(request, number: int, attachment_id: int):
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, max-age=0"
     return response
+
+
+@client_admin_required
+def ticket_report(request):
+    report = ticket_report_for(user=request.user, role=request.role)
+    return render(request, "tickets/report.html", {"report": report, "charts": report_charts(report)})
+
+
+@client_admin_required
+def sla_settings(request):
+    """One form per priority; a POST carries the priority it is for, and only that form is bound
+    (so a mistake in one keeps what was typed there and leaves the others as saved)."""
+    policies = selectors.sla_policy_list()
+    submitted = request.POST.get("priority", "") if request.method == "POST" else ""
+    target_forms = {
+        p.priority: SLATargetForm.for_policy(p, data=request.POST if p.priority == submitted else None)
+        for p in policies
+    }
+    form = target_forms.get(submitted)
+    if request.method == "POST" and form is None:
+        messages.error(request, "Choose one of the priorities below.")
+    elif form is not None and form.is_valid():
+        try:
+            services.sla_policy_update(priority=submitted, actor=request.user, **form.minutes())
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            label = Priority(submitted).label
+            messages.success(request, f"{label} targets saved. They apply to tickets opened from now on.")
+            return redirect("sla_settings")
+    rows = [(policy, target_forms[policy.priority]) for policy in policies]
+    failed = Priority(submitted) if form is not None and form.errors else None
+    return render(request, "tickets/sla_settings.html", {"rows": rows, "failed": failed})

@@ -119,6 +119,19 @@ def live_url(world):
         log.close()
 
 
+@pytest.fixture(autouse=True)
+def _undo_committed_tickets(world):
+    """The live server commits what a browser test creates; take it away again afterwards, so
+    the rest of the suite (which runs in rolled-back transactions) sees the sites as they were."""
+    from shared_apps.tenancy.models import Client
+    from tests.processes import committed, site_tickets_restore, site_tickets_snapshot
+
+    sites = committed(lambda: list(Client.objects.filter(subdomain__in=["acme", "globex"])))
+    counters = site_tickets_snapshot(sites)
+    yield
+    site_tickets_restore(sites, counters)
+
+
 @pytest.fixture
 def browser(live_url):
     if shutil.which(CHROMIUM) is None:

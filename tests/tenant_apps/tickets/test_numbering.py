@@ -3,6 +3,7 @@ concurrent transactions on separate connections)."""
 
 import threading
 
+from celery._state import _set_task_join_will_block
 from django.core.exceptions import ValidationError
 from django.db import connection, connections
 
@@ -48,6 +49,10 @@ def test_concurrent_creations_get_consecutive_numbers(acme, users):
         assert sorted(numbers) == list(range(start + 1, start + WRITERS + 1))
     finally:
         _remove_committed(acme, start)
+        # Each creation ran its notification task eagerly in its thread. Celery's Task.apply
+        # flips a process-global "join will block" flag and restores it from a saved copy, which
+        # concurrent threads can leave at True; put it back so later tests may call .get().
+        _set_task_join_will_block(False)
 
 
 def _remove_committed(acme, start: int) -> None:
