@@ -143,7 +143,7 @@ class Ticket(models.Model):
             return "Paused", "secondary"
         due = self.sla_due
         if due is None:
-            return "No target yet", "light"
+            return "No target yet", "secondary-subtle text-secondary-emphasis border"
         left = due - timezone.now()
         if left.total_seconds() <= 0:
             return "Overdue", "danger"

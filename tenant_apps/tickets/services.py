@@ -380,9 +380,11 @@ _MOVE_LABELS = {
 
 
 def status_choices_for(*, ticket: Ticket, role: str | None) -> list[tuple[str, str]]:
-    """The moves `role` may make from the ticket's current status, as (status, button label)."""
+    """The moves `role` may make from the ticket's current status, as (status, button label);
+    "Confirm resolution" is the requester's word, an engineer simply closes."""
+    labels = _MOVE_LABELS if role != ENGINEER else {**_MOVE_LABELS, (S.RESOLVED, S.CLOSED): "Close"}
     return [
-        (target, _MOVE_LABELS.get((ticket.status, target)) or _MOVE_LABELS[target])
+        (target, labels.get((ticket.status, target)) or labels[target])
         for (source, target), roles in TRANSITIONS.items()
         if source == ticket.status and role in roles
     ]

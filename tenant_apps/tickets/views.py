@@ -86,6 +86,8 @@ def _detail(request, ticket: Ticket, *, reply_form=None, status=200):
         "reply_form": reply_form or ReplyForm(),
         "status_choices": services.status_choices_for(ticket=ticket, role=request.role),
         "is_engineer": is_engineer,
+        # A resolved ticket asks its client side to confirm (or reopen) at the top of the page.
+        "client_confirms": ticket.status == Ticket.Status.RESOLVED and not is_engineer,
     }
     if is_engineer:
         context["update_form"] = TicketUpdateForm(
