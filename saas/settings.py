@@ -256,6 +256,7 @@ USE_TZ = True
 TENANT_HOST_CACHE_SECONDS = env_int("TENANT_HOST_CACHE_SECONDS", 300, minimum=0)
 INVITATION_DAYS = env_int("INVITATION_DAYS", 7, minimum=1)
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "tenantdesk-demo")
+TICKET_REOPEN_DAYS = env_int("TICKET_REOPEN_DAYS", 7, minimum=0)  # a closed ticket can be reopened this long
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 ATTACHMENT_MAX_FILES = env_int("ATTACHMENT_MAX_FILES", 5, minimum=1)
 # A request may carry every attachment plus the form; anything larger is refused before Django

@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from datetime import datetime, timedelta
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
@@ -40,7 +41,6 @@ logger = logging.getLogger(__name__)
 ENGINEER = "engineer"
 NOTIFIED_EVENTS = {"created", "reply", "status"}  # and sla_breach, from the periodic check
 CLIENT_ROLES = ("admin", "staff")
-REOPEN_CLOSED_DAYS = 7
 
 S = Ticket.Status
 # Which status may follow which, and who may make the move.
@@ -57,7 +57,7 @@ TRANSITIONS: dict[tuple[str, str], set[str]] = {
     (S.PENDING, S.CLOSED): {ENGINEER, *CLIENT_ROLES},
     (S.RESOLVED, S.CLOSED): {ENGINEER, *CLIENT_ROLES},  # the requester confirms the resolution
     (S.RESOLVED, S.OPEN): {ENGINEER, *CLIENT_ROLES},  # reopen
-    (S.CLOSED, S.OPEN): {ENGINEER, *CLIENT_ROLES},  # reopen, within REOPEN_CLOSED_DAYS
+    (S.CLOSED, S.OPEN): {ENGINEER, *CLIENT_ROLES},  # reopen, within settings.TICKET_REOPEN_DAYS
 }
 
 
@@ -189,10 +189,9 @@ def _check_move(ticket: Ticket, *, new_status: str, role: str, now) -> None:
         )
     if role not in allowed:
         raise PermissionDenied(f"Your role cannot move a ticket from {ticket.status} to {new_status}.")
-    if ticket.status == S.CLOSED and ticket.closed_at and now - ticket.closed_at > timedelta(days=REOPEN_CLOSED_DAYS):
-        raise ValidationError(
-            f"This ticket was closed more than {REOPEN_CLOSED_DAYS} days ago; open a new ticket instead."
-        )
+    days = settings.TICKET_REOPEN_DAYS
+    if ticket.status == S.CLOSED and ticket.closed_at and now - ticket.closed_at > timedelta(days=days):
+        raise ValidationError(f"This ticket was closed more than {days} days ago; open a new ticket instead.")
 
 
 @transaction.atomic

@@ -194,3 +194,11 @@ def test_visibility_own_shared_all(ticket, users):
 def test_sharing_only_with_members_of_the_same_site(ticket, users):
     with pytest.raises(ValidationError, match="not a member of this site"):
         services.ticket_share(ticket=ticket, actor=users["acme_staff"], role="staff", colleague=users["globex_staff"])
+
+
+def test_reopen_window_is_a_setting(ticket, users, settings):
+    settings.TICKET_REOPEN_DAYS = 30
+    services.ticket_transition(ticket=ticket, actor=users["engineer_acme"], role="engineer", new_status=S.CLOSED)
+    Ticket.objects.filter(pk=ticket.pk).update(closed_at=timezone.now() - timedelta(days=8))
+    services.ticket_transition(ticket=ticket, actor=users["acme_staff"], role="staff", new_status=S.OPEN)
+    assert Ticket.objects.get(pk=ticket.pk).status == S.OPEN
