@@ -57,6 +57,7 @@ def committed(work):
     thread = threading.Thread(target=run)
     thread.start()
     thread.join(timeout=60)
+    assert not thread.is_alive(), "the committed database work hung"
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")

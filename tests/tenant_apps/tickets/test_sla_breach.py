@@ -5,14 +5,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import timedelta
 
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -21,7 +20,7 @@ from tenant_schemas_celery.app import CeleryApp
 from shared_apps.tenancy.services import site_suspend
 from tenant_apps.tickets import services, tasks
 from tenant_apps.tickets.models import Ticket, TicketEvent
-from tests.processes import database_url
+from tests.processes import committed, database_url
 
 S = Ticket.Status
 HOUR = timedelta(hours=1)
@@ -228,28 +227,6 @@ WORKER_REDIS_URL = os.environ.get("TEST_WORKER_REDIS_URL", "redis://127.0.0.1:63
 WORKER_SECONDS = 20
 
 
-def _committed(fn):
-    """Run `fn` in a thread of its own. A thread has its own database connection, outside the
-    test's rolled-back transaction, so what `fn` writes is committed and a worker process sees it."""
-    outcome = {}
-
-    def run():
-        try:
-            outcome["value"] = fn()
-        except BaseException as exc:  # handed to the test's thread below
-            outcome["error"] = exc
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=30)
-    assert not thread.is_alive(), "database setup thread hung"
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
-
-
 def _redis_available() -> bool:
     try:
         return bool(redis.Redis.from_url(WORKER_REDIS_URL, socket_connect_timeout=1).ping())
@@ -292,7 +269,7 @@ def test_real_worker_checks_every_active_site_in_its_own_schema(acme, globex, us
     # Not the current app: the other tests' tasks must stay in-process.
     probe = CeleryApp("sla-breach-test", broker=WORKER_REDIS_URL, set_as_current=False)
     try:
-        ids = _committed(create)
+        ids = committed(create)
         probe.control.purge()  # nothing left over from an interrupted run
         # Queued from this process in the public schema, as beat does: the header says "public".
         probe.send_task("tenant_apps.tickets.tasks.sla_breach_check_all")
@@ -334,4 +311,4 @@ def test_real_worker_checks_every_active_site_in_its_own_schema(acme, globex, us
                 worker.wait()
         log.close()
         probe.close()
-        _committed(delete)
+        committed(delete)
