@@ -20,3 +20,37 @@ class EngineerProfile(models.Model):
 
     def __str__(self) -> str:
         return f"Engineer {self.user}"
+
+
+class TicketIndex(models.Model):
+    """One row per ticket of every site, in the public schema: what the engineers' cross-site
+    queue reads (one indexed query, whatever the number of sites). Written by the ticket services
+    in the same transaction as the ticket change (same database), so it is never stale; rebuilt or
+    checked from the tenant schemas by `manage.py ticket_index`."""
+
+    client = models.ForeignKey("tenancy.Client", on_delete=models.CASCADE, related_name="ticket_index")
+    ticket_pk = models.BigIntegerField()
+    number = models.PositiveIntegerField()
+    subject = models.CharField(max_length=200)
+    status = models.CharField(max_length=10)
+    priority = models.CharField(max_length=8, blank=True)
+    category_slug = models.CharField(max_length=50, blank=True)
+    requester_id = models.BigIntegerField()
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sla_due = models.DateTimeField(null=True, blank=True, help_text="The next SLA target, if any.")
+    sla_breached = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "ticket_pk"], name="ticket_index_one_row_per_ticket")]
+        indexes = [
+            models.Index(fields=["assignee", "status", "sla_due"], name="ticket_index_mine"),
+            models.Index(fields=["client", "status", "sla_due"], name="ticket_index_site"),
+            models.Index(fields=["status", "sla_due"], name="ticket_index_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client_id}:{self.number}"

@@ -114,6 +114,8 @@ def site_delete(*, client: Client, by: User | None, confirmation: str) -> None:
     if confirmation != client.subdomain:
         raise ValidationError(f"Type the subdomain '{client.subdomain}' to confirm.")
     with connection.cursor() as cursor:
+        # Deferred foreign-key checks still pending in this transaction would block the DROP.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         cursor.execute(f"DROP SCHEMA IF EXISTS {quote_ident(client.schema_name)} CASCADE")
     client.delete(force_drop=False)
 

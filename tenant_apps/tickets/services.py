@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q, Value
 from django.utils import timezone
 
+from shared_apps.engineers.ticket_index import ticket_index_sync
 from tenant_apps.tickets.attachments import CheckedUpload, uploads_check
 from tenant_apps.tickets.models import (
     Attachment,
@@ -65,6 +66,9 @@ def _event(ticket: Ticket, *, actor, kind: str, before: dict | None = None, afte
     event = TicketEvent.objects.create(
         ticket=ticket, actor=actor, kind=kind, before=before or {}, after=after or {}, note=note[:300]
     )
+    # Every change writes an event, so this is the one place that keeps the cross-site index equal
+    # to the ticket, in the same transaction.
+    ticket_index_sync([ticket])
     if kind in NOTIFIED_EVENTS:
         ticket_event_notify_after_commit(event.pk)
     return event
@@ -430,6 +434,8 @@ def ticket_sla_breaches_flag(*, now: datetime) -> list[Ticket]:
         breached.append(ticket)
     for event in TicketEvent.objects.bulk_create(events):
         ticket_event_notify_after_commit(event.pk)
+    if breached:
+        ticket_index_sync(breached)
     return breached
 
 

@@ -7,6 +7,7 @@ from celery._state import _set_task_join_will_block
 from django.core.exceptions import ValidationError
 from django.db import connection, connections
 
+from shared_apps.engineers.models import TicketIndex
 from tenant_apps.tickets import services
 from tenant_apps.tickets.models import Ticket, TicketCounter
 
@@ -61,6 +62,7 @@ def _remove_committed(acme, start: int) -> None:
             connection.set_tenant(acme)
             Ticket.objects.filter(number__gt=start, subject__startswith="race ").delete()
             TicketCounter.objects.filter(pk=1).update(last_number=start)
+            TicketIndex.objects.filter(client=acme, number__gt=start).delete()
         finally:
             connections.close_all()
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 from tenant_schemas_celery.app import CeleryApp
 
+from shared_apps.engineers.models import TicketIndex
 from shared_apps.tenancy.services import site_suspend
 from tenant_apps.tickets import services, tasks
 from tenant_apps.tickets.models import Ticket, TicketEvent
@@ -263,6 +264,7 @@ def test_real_worker_checks_every_active_site_in_its_own_schema(acme, globex, us
         for site, *_ in overdue.values():
             with tenant_context(site):
                 Ticket.objects.filter(number=number).delete()  # its events go with it
+            TicketIndex.objects.filter(client=site, number=number).delete()  # the worker indexed it
 
     log = tempfile.TemporaryFile(mode="w+b")
     worker = None

@@ -9,6 +9,7 @@ from django.test.utils import override_settings
 from shared_apps.accounts.models import User
 from shared_apps.billing.models import Plan
 from shared_apps.engineers.models import EngineerProfile
+from shared_apps.engineers.ticket_index import ticket_index_rebuild
 from shared_apps.tenancy.links import root_url, site_url
 from shared_apps.tenancy.models import Client
 from shared_apps.tenancy.provisioning import provision_site
@@ -77,6 +78,8 @@ class Command(BaseCommand):
             )
             profile.sites.set([sites[sub] for sub in covered])
         _demo_tickets(sites)
+        for site in sites.values():  # data loaded before the index existed gets its rows
+            ticket_index_rebuild(client=site)
 
     def _print(self, password: str) -> None:
         out = self.stdout.write

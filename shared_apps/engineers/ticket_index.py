@@ -1,0 +1,94 @@
+"""Keeping `TicketIndex` equal to the tickets: one upsert per change, rebuild and check."""
+
+from django.db import connection
+
+from shared_apps.engineers.models import TicketIndex
+
+INDEXED_FIELDS = [
+    "number",
+    "subject",
+    "status",
+    "priority",
+    "category_slug",
+    "requester_id",
+    "assignee_id",
+    "sla_due",
+    "sla_breached",
+    "created_at",
+    "updated_at",
+]
+
+
+def _current_client_id() -> int:
+    tenant = getattr(connection, "tenant", None)
+    if getattr(tenant, "pk", None):
+        return tenant.pk
+    from shared_apps.tenancy.models import Client  # schema_context() sets a FakeTenant
+
+    return Client.objects.only("pk").get(schema_name=connection.schema_name).pk
+
+
+def index_row_for(ticket, *, client_id: int) -> TicketIndex:
+    return TicketIndex(
+        client_id=client_id,
+        ticket_pk=ticket.pk,
+        number=ticket.number,
+        subject=ticket.subject,
+        status=ticket.status,
+        priority=ticket.priority,
+        category_slug=ticket.category.slug if ticket.category_id else "",
+        requester_id=ticket.requester_id,
+        assignee_id=ticket.assignee_id,
+        sla_due=None if ticket.is_finished else ticket.sla_due,
+        sla_breached=ticket.first_response_breached or ticket.resolution_breached,
+        created_at=ticket.created_at,
+        updated_at=ticket.updated_at,
+    )
+
+
+def ticket_index_sync(tickets) -> None:
+    """Upsert the index rows of `tickets` (of the current site) in one statement; runs inside the
+    caller's transaction, so a rolled-back change leaves the index as it was."""
+    client_id = _current_client_id()
+    rows = [index_row_for(ticket, client_id=client_id) for ticket in tickets]
+    TicketIndex.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["client", "ticket_pk"], update_fields=INDEXED_FIELDS
+    )
+
+
+def ticket_index_differences(*, client) -> list[str]:
+    """What differs between a site's tickets and its index rows (empty when they agree)."""
+    from django_tenants.utils import tenant_context
+
+    from tenant_apps.tickets.models import Ticket
+
+    with tenant_context(client):
+        expected = {t.pk: index_row_for(t, client_id=client.pk) for t in Ticket.objects.select_related("category")}
+    actual = {row.ticket_pk: row for row in TicketIndex.objects.filter(client=client)}
+    problems = [
+        f"{client.subdomain}: ticket #{expected[pk].number} has no index row" for pk in expected.keys() - actual.keys()
+    ]
+    problems += [f"{client.subdomain}: index row for missing ticket pk {pk}" for pk in actual.keys() - expected.keys()]
+    for pk in expected.keys() & actual.keys():
+        for field in INDEXED_FIELDS:
+            want, have = getattr(expected[pk], field), getattr(actual[pk], field)
+            if want != have:
+                problems.append(
+                    f"{client.subdomain}: ticket #{expected[pk].number} {field}: index {have!r}, ticket {want!r}"
+                )
+    return problems
+
+
+def ticket_index_rebuild(*, client) -> int:
+    """Replace a site's index rows with rows made from its tickets; returns how many."""
+    from django.db import transaction
+    from django_tenants.utils import tenant_context
+
+    from tenant_apps.tickets.models import Ticket
+
+    with transaction.atomic():
+        with tenant_context(client):
+            rows = [index_row_for(t, client_id=client.pk) for t in Ticket.objects.select_related("category")]
+        TicketIndex.objects.filter(client=client).delete()
+        TicketIndex.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
