@@ -2,12 +2,14 @@
 
 from django.urls import include, path
 
+from shared_apps.engineers import views as engineer_views
 from shared_apps.tenancy import views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
+    path("queue/", engineer_views.queue, name="queue"),
     path("console/", views.console_sites, name="console_sites"),
     path("console/sites/<slug:subdomain>/suspend/", views.console_site_suspend, name="console_site_suspend"),
     path("console/sites/<slug:subdomain>/reactivate/", views.console_site_reactivate, name="console_site_reactivate"),

@@ -101,6 +101,7 @@ ACME_INSIDERS = {"engineer_all", "engineer_acme", "acme_admin", "acme_staff"}
 PUBLIC_EXPECT = {
     "home": {},
     "healthz": {},
+    "queue": {"*": 404, "engineer_all": 200, "engineer_acme": 200, "anonymous": "login"},
     "console_sites": {"*": 404, "platform": 200, "anonymous": "login"},
     "console_site_suspend": {"*": 404, "platform": 405, "anonymous": "login"},
     "console_site_reactivate": {"*": 404, "platform": 405, "anonymous": "login"},

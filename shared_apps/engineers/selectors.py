@@ -1,6 +1,6 @@
 """Which sites an engineer covers."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from shared_apps.engineers.models import EngineerProfile
 
@@ -38,3 +38,45 @@ def engineer_users_covering(*, client):
         .distinct()
         .order_by("full_name", "email")
     )
+
+
+QUEUE_TABS = ("mine", "unassigned", "breaching", "all")
+FINISHED = ("resolved", "closed")
+BREACHING_WINDOW_HOURS = 4
+
+
+def queue_for(*, user, tab: str = "mine", site: str = "", priority: str = "", status: str = "", category: str = ""):
+    """The engineer's cross-site queue, read from TicketIndex only: (rows, counts per tab).
+
+    Rows are the tab's tickets on the sites the engineer covers (active sites), sorted by the
+    next SLA due time; counts are the four tabs' totals under the same filters, in one query.
+    """
+    from datetime import timedelta
+
+    from django.db.models import Count
+    from django.utils import timezone
+
+    from shared_apps.engineers.models import TicketIndex
+
+    sites = engineer_sites(user=user)
+    if sites is None:
+        return TicketIndex.objects.none(), dict.fromkeys(QUEUE_TABS, 0)
+    rows = TicketIndex.objects.filter(client__in=sites.filter(status="active").values("pk"))
+    if site:
+        rows = rows.filter(client__subdomain=site)
+    if priority:
+        rows = rows.filter(priority=priority)
+    if category:
+        rows = rows.filter(category_slug=category)
+    rows = rows.filter(status=status) if status else rows.exclude(status__in=FINISHED)
+    soon = timezone.now() + timedelta(hours=BREACHING_WINDOW_HOURS)
+    tabs = {
+        "mine": Q(assignee=user),
+        "unassigned": Q(assignee__isnull=True),
+        "breaching": Q(sla_breached=True) | Q(sla_due__lte=soon),
+        "all": Q(),
+    }
+    counts = rows.aggregate(**{name: Count("pk", filter=condition) for name, condition in tabs.items()})
+    selected = rows.filter(tabs.get(tab, tabs["mine"]))
+    ordered = selected.select_related("client", "assignee").order_by(F("sla_due").asc(nulls_last=True), "-updated_at")
+    return ordered, counts

@@ -17,3 +17,8 @@ def site_url(client, path: str = "/") -> str:
     domain = client.get_primary_domain()
     host = domain.domain if domain else f"{client.subdomain}.{settings.ROOT_DOMAIN}"
     return _origin(host) + path
+
+
+def site_url_for_subdomain(subdomain: str, path: str = "/") -> str:
+    """A site's link from its subdomain alone (no domain query), for lists of many sites."""
+    return _origin(f"{subdomain}.{settings.ROOT_DOMAIN}") + path

@@ -1,0 +1,113 @@
+"""The engineers' queue on the root domain, read from TicketIndex across covered sites."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from shared_apps.engineers.models import TicketIndex
+from tenant_apps.tickets import services
+from tests.conftest import ACME_HOST, ROOT, http
+
+
+@pytest.fixture
+def tickets(acme, globex, users):
+    with tenant_context(acme):
+        mine = services.ticket_create(
+            requester=users["acme_staff"], subject="Acme VPN", description="x", priority="low"
+        )
+        services.ticket_assign(
+            ticket=mine, actor=users["engineer_all"], role="engineer", assignee=users["engineer_acme"]
+        )
+        urgent = services.ticket_create(
+            requester=users["acme_admin"], subject="Acme server down", description="x", priority="urgent"
+        )
+    with tenant_context(globex):
+        other = services.ticket_create(
+            requester=users["globex_staff"], subject="Globex mail", description="x", priority="high"
+        )
+    return {"mine": mine, "urgent": urgent, "globex": other}
+
+
+def _subjects(user, query="") -> list[str]:
+    response = http(ROOT, user).get("/queue/" + query)
+    assert response.status_code == 200
+    return [row.subject for row in response.context["page"]]
+
+
+def test_engineers_see_only_covered_sites(users, tickets):
+    assert _subjects(users["engineer_acme"], "?tab=all") == ["Acme server down", "Acme VPN"]  # SLA due first
+    assert set(_subjects(users["engineer_all"], "?tab=all")) == {"Acme server down", "Acme VPN", "Globex mail"}
+
+
+def test_tabs_and_counts(users, tickets):
+    response = http(ROOT, users["engineer_acme"]).get("/queue/")
+    counts = {name: count for name, _, count in response.context["tab_labels"]}
+    assert counts == {"mine": 1, "unassigned": 1, "breaching": 1, "all": 2}  # urgent: first response due in 15 min
+    assert _subjects(users["engineer_acme"]) == ["Acme VPN"]
+    assert _subjects(users["engineer_acme"], "?tab=unassigned") == ["Acme server down"]
+    assert _subjects(users["engineer_acme"], "?tab=breaching") == ["Acme server down"]
+    assert _subjects(users["engineer_all"], "?tab=all&site=globex") == ["Globex mail"]
+    assert _subjects(users["engineer_all"], "?tab=all&priority=urgent") == ["Acme server down"]
+
+
+def test_rows_link_straight_to_the_ticket_on_its_site(users, tickets):
+    page = http(ROOT, users["engineer_all"]).get("/queue/?tab=all").content.decode()
+    assert f'href="http://globex.tenantdesk.localhost/tickets/{tickets["globex"].number}/"' in page
+    assert f"GLOBEX-{tickets['globex'].number}" in page
+
+
+def test_removing_coverage_takes_effect_at_once(users, tickets, acme):
+    engineer = users["engineer_acme"]
+    assert http(ACME_HOST, engineer).get(f"/tickets/{tickets['mine'].number}/").status_code == 200
+    engineer.engineer_profile.sites.clear()
+    assert _subjects(engineer, "?tab=all") == []
+    assert http(ACME_HOST, engineer).get(f"/tickets/{tickets['mine'].number}/").status_code == 404
+
+
+@pytest.mark.parametrize("role", ["platform", "acme_admin", "acme_staff", "outsider"])
+def test_the_queue_is_for_engineers_only(users, role):
+    assert http(ROOT, users[role]).get("/queue/").status_code == 404
+
+
+def test_anonymous_goes_to_login():
+    response = http(ROOT).get("/queue/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_htmx_poll_returns_only_the_table(users, tickets):
+    response = http(ROOT, users["engineer_acme"]).get("/queue/", headers={"HX-Request": "true"})
+    body = response.content.decode()
+    assert "<table" in body and "<html" not in body
+
+
+def test_queue_costs_the_same_queries_with_more_sites_and_tickets(users, tickets, acme, globex):
+    client = http(ROOT, users["engineer_all"])
+    client.get("/queue/?tab=all")
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            client.get("/queue/?tab=all")
+        return len(captured.captured_queries)
+
+    few = count()
+    for site in (acme, globex):
+        with tenant_context(site):
+            for n in range(20):
+                services.ticket_create(
+                    requester=users["acme_admin"], subject=f"more {n}", description="x", priority="low"
+                )
+    assert count() == few
+
+
+def test_breached_tickets_are_breaching(users, tickets, acme):
+    with tenant_context(acme):
+        from tenant_apps.tickets.models import Ticket
+
+        Ticket.objects.filter(pk=tickets["mine"].pk).update(first_response_due=timezone.now() - timedelta(minutes=5))
+        services.ticket_sla_breaches_flag(now=timezone.now())
+    assert TicketIndex.objects.get(client=acme, ticket_pk=tickets["mine"].pk).sla_breached
+    assert "Acme VPN" in _subjects(users["engineer_acme"], "?tab=breaching")
