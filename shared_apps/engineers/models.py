@@ -14,6 +14,7 @@ class EngineerProfile(models.Model):
     is_available = models.BooleanField(default=True)
     away_until = models.DateField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
+    last_assigned_at = models.DateTimeField(null=True, blank=True, help_text="For round robin on ties.")
 
     class Meta:
         ordering = ["user__email"]

@@ -19,7 +19,8 @@ INDEXED_FIELDS = [
 ]
 
 
-def _current_client_id() -> int:
+def current_client_id() -> int:
+    """The `Client` id of the schema the connection is on."""
     tenant = getattr(connection, "tenant", None)
     if getattr(tenant, "pk", None):
         return tenant.pk
@@ -49,7 +50,7 @@ def index_row_for(ticket, *, client_id: int) -> TicketIndex:
 def ticket_index_sync(tickets) -> None:
     """Upsert the index rows of `tickets` (of the current site) in one statement; runs inside the
     caller's transaction, so a rolled-back change leaves the index as it was."""
-    client_id = _current_client_id()
+    client_id = current_client_id()
     rows = [index_row_for(ticket, client_id=client_id) for ticket in tickets]
     TicketIndex.objects.bulk_create(
         rows, update_conflicts=True, unique_fields=["client", "ticket_pk"], update_fields=INDEXED_FIELDS

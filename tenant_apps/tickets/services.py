@@ -20,7 +20,8 @@ from django.db import transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q, Value
 from django.utils import timezone
 
-from shared_apps.engineers.ticket_index import ticket_index_sync
+from shared_apps.engineers.assignment import assignment_choose, assignment_record
+from shared_apps.engineers.ticket_index import current_client_id, ticket_index_sync
 from tenant_apps.tickets.attachments import CheckedUpload, uploads_check
 from tenant_apps.tickets.models import (
     Attachment,
@@ -91,6 +92,25 @@ def _search_refresh(ticket: Ticket) -> None:
     Ticket.objects.filter(pk=ticket.pk).update(
         search_vector=SearchVector(Value(ticket.subject), weight="A", config="english")
         + SearchVector(Value(text[:200_000]), weight="B", config="english")
+    )
+
+
+def _auto_assign(ticket: Ticket) -> None:
+    """Give an unassigned, categorized ticket to the best engineer (engineers/assignment.py); the
+    event says who and why, or why nobody. A manual assignment is never overridden."""
+    if ticket.assignee_id or not ticket.category_id or ticket.is_finished:
+        return
+    choice = assignment_choose(client_id=current_client_id(), category_slug=ticket.category.slug)
+    if choice.profile is not None:
+        ticket.assignee = choice.profile.user
+        ticket.save(update_fields=["assignee"])
+        assignment_record(choice.profile)
+    _event(
+        ticket,
+        actor=None,
+        kind="auto_assigned",
+        after={"assignee": ticket.assignee_id},
+        note=f"{choice.profile.user.display_name if choice.profile else 'Nobody'}: {choice.reason}",
     )
 
 
@@ -181,6 +201,7 @@ def ticket_create(
     _search_refresh(ticket)
     _event(ticket, actor=requester, kind="created", after={"status": ticket.status, "priority": priority})
     _attach(ticket, None, checked, requester)
+    _auto_assign(ticket)
     return ticket
 
 
@@ -294,6 +315,8 @@ def ticket_update(*, ticket: Ticket, actor, role: str, priority: str | None = No
     ticket.updated_at = timezone.now()
     ticket.save(update_fields=fields)
     _event(ticket, actor=actor, kind="updated", before=before, after=after)
+    if "category" in after:
+        _auto_assign(ticket)
     return ticket
 
 
