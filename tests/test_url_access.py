@@ -36,6 +36,7 @@ SAMPLE_KWARGS = {
     "pk": "1",
     "number": "1",
     "attachment_id": "1",
+    "profile_id": "999999",
 }
 
 
@@ -103,6 +104,8 @@ PUBLIC_EXPECT = {
     "healthz": {},
     "queue": {"*": 404, "engineer_all": 200, "engineer_acme": 200, "anonymous": "login"},
     "console_sites": {"*": 404, "platform": 200, "anonymous": "login"},
+    "engineer_list": {"*": 404, "platform": 200, "anonymous": "login"},
+    "engineer_edit": {"*": 404, "platform": 404, "anonymous": "login"},  # no profile with the sample id
     "console_site_suspend": {"*": 404, "platform": 405, "anonymous": "login"},
     "console_site_reactivate": {"*": 404, "platform": 405, "anonymous": "login"},
     "console_site_delete": {"*": 404, "platform": 200, "anonymous": "login"},

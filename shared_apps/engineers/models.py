@@ -38,7 +38,7 @@ class TicketIndex(models.Model):
     category_slug = models.CharField(max_length=50, blank=True)
     requester_id = models.BigIntegerField()
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="ticketindex_assigned"
     )
     sla_due = models.DateTimeField(null=True, blank=True, help_text="The next SLA target, if any.")
     sla_breached = models.BooleanField(default=False)

@@ -80,3 +80,23 @@ def queue_for(*, user, tab: str = "mine", site: str = "", priority: str = "", st
     selected = rows.filter(tabs.get(tab, tabs["mine"]))
     ordered = selected.select_related("client", "assignee").order_by(F("sla_due").asc(nulls_last=True), "-updated_at")
     return ordered, counts
+
+
+def engineer_list_for(*, user):
+    """Engineers with their open-ticket load (from TicketIndex), for platform admins."""
+    from django.db.models import Count
+    from django.db.models import Q as Q_
+
+    if not user.is_superuser:
+        return EngineerProfile.objects.none()
+    return (
+        EngineerProfile.objects.select_related("user")
+        .prefetch_related("sites")
+        .annotate(
+            load=Count(
+                "user__ticketindex_assigned",
+                filter=~Q_(user__ticketindex_assigned__status__in=FINISHED),
+            )
+        )
+        .order_by("user__email")
+    )

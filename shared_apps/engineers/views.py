@@ -1,15 +1,21 @@
 """The engineers' workspace on the root domain: one queue over every covered site."""
 
+from datetime import date
 from functools import wraps
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
 
+from shared_apps.engineers import selectors, services
+from shared_apps.engineers.forms import EngineerInviteForm, EngineerProfileForm
 from shared_apps.engineers.selectors import QUEUE_TABS, engineer_sites, queue_for
 from shared_apps.tenancy.links import site_url_for_subdomain
 from shared_apps.tenancy.middleware import not_found
 from shared_apps.tenancy.selectors import ROLE_ENGINEER
+from shared_apps.tenancy.views import platform_admin_required
 from tenant_apps.tickets.models import DEFAULT_CATEGORIES, Priority, Ticket
 
 PAGE_SIZE = 50
@@ -50,3 +56,35 @@ def queue(request):
     # htmx polls the table every 30 s; only the table (with its tab counts) comes back.
     template = "engineers/_queue_table.html" if request.htmx else "engineers/queue.html"
     return render(request, template, context)
+
+
+@platform_admin_required
+def engineer_list(request):
+    form = EngineerInviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            profile = services.engineer_invite(by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error("email", error.messages)
+        else:
+            messages.success(request, f"{profile.user.email} is invited; they choose a password from the email.")
+            return redirect("engineer_edit", profile_id=profile.pk)
+    engineers = selectors.engineer_list_for(user=request.user)
+    return render(request, "engineers/list.html", {"engineers": engineers, "form": form, "today": date.today()})
+
+
+@platform_admin_required
+def engineer_edit(request, profile_id: int):
+    profile = get_object_or_404(selectors.engineer_list_for(user=request.user), pk=profile_id)
+    form = EngineerProfileForm(request.POST or None, instance=profile)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        release, sites = data.pop("release_tickets"), data.pop("sites")
+        services.engineer_profile_update(profile=profile, by=request.user, sites=sites, **data)
+        note = "Saved."
+        if release:
+            released = services.engineer_tickets_release(profile=profile, by=request.user)
+            note += f" {released} open ticket(s) went back to the pool."
+        messages.success(request, note)
+        return redirect("engineer_list")
+    return render(request, "engineers/edit.html", {"profile": profile, "form": form})

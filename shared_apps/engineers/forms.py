@@ -1,0 +1,31 @@
+from django import forms
+
+from shared_apps.engineers.models import EngineerProfile
+from shared_apps.tenancy.selectors import client_sites_queryset
+from tenant_apps.tickets.models import DEFAULT_CATEGORIES
+
+
+class EngineerInviteForm(forms.Form):
+    full_name = forms.CharField(max_length=150, label="Name")
+    email = forms.EmailField()
+
+
+class EngineerProfileForm(forms.ModelForm):
+    skills = forms.MultipleChoiceField(
+        choices=DEFAULT_CATEGORIES, required=False, widget=forms.CheckboxSelectMultiple, help_text="Categories."
+    )
+    sites = forms.ModelMultipleChoiceField(
+        queryset=client_sites_queryset().order_by("name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Ignored when the engineer covers all sites.",
+    )
+    release_tickets = forms.BooleanField(
+        required=False, label="Hand their open tickets back to the pool (when setting them away)"
+    )
+
+    class Meta:
+        model = EngineerProfile
+        fields = ["skills", "covers_all_sites", "sites", "capacity", "is_available", "away_until"]
+        widgets = {"away_until": forms.DateInput(attrs={"type": "date"})}
+        labels = {"is_available": "Available", "away_until": "Away until (inclusive)"}

@@ -1,0 +1,89 @@
+"""Writes about engineers: invite, coverage and skills, availability, handing tickets back."""
+
+from allauth.account.forms import default_token_generator
+from allauth.account.models import EmailAddress
+from allauth.account.utils import user_pk_to_url_str
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.urls import reverse
+from django_tenants.utils import tenant_context
+
+from shared_apps.accounts.models import User
+from shared_apps.engineers.models import EngineerProfile, TicketIndex
+from shared_apps.tenancy.links import root_url
+
+
+def _require_platform_admin(user) -> None:
+    if not getattr(user, "is_superuser", False):
+        raise PermissionDenied
+
+
+@transaction.atomic
+def engineer_invite(*, email: str, full_name: str, by) -> EngineerProfile:
+    """Create the engineer's account (no password yet) and email them a link to choose one."""
+    _require_platform_admin(by)
+    email = email.strip().lower()
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = User.objects.create_user(email=email, password=None, full_name=full_name.strip())
+    if EngineerProfile.objects.filter(user=user).exists():
+        raise ValidationError(f"{email} is already an engineer.")
+    EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
+    profile = EngineerProfile.objects.create(user=user)
+    transaction.on_commit(lambda: _send_welcome(user))
+    return profile
+
+
+def _send_welcome(user: User) -> None:
+    from django.core.mail import send_mail
+
+    key = default_token_generator.make_token(user)
+    path = reverse("account_reset_password_from_key", kwargs={"uidb36": user_pk_to_url_str(user), "key": key})
+    send_mail(
+        subject="[TenantDesk] You are an engineer on TenantDesk",
+        message=(
+            f"Hello {user.get_short_name()},\n\nYou were added as an engineer. Choose your password here:\n"
+            f"{root_url(path)}\n\nThen your queue is at {root_url('/queue/')}\n"
+        ),
+        from_email=None,
+        recipient_list=[user.email],
+    )
+
+
+@transaction.atomic
+def engineer_profile_update(*, profile: EngineerProfile, by, sites, **fields) -> EngineerProfile:
+    """Skills, coverage, capacity, availability. Coverage changes take effect on the next
+    request everywhere: access is decided from the profile on every request."""
+    _require_platform_admin(by)
+    for name, value in fields.items():
+        setattr(profile, name, value)
+    profile.full_clean(exclude=["user", "sites"])
+    profile.save(update_fields=list(fields))
+    profile.sites.set([] if profile.covers_all_sites else sites)
+    return profile
+
+
+def engineer_tickets_release(*, profile: EngineerProfile, by) -> int:
+    """Unassign the engineer's open tickets on every site (they go back to "Unassigned"), each
+    through the ticket service so each gets its event. Returns how many."""
+    _require_platform_admin(by)
+    from tenant_apps.tickets.models import Ticket
+    from tenant_apps.tickets.services import ticket_assign
+
+    open_rows = (
+        TicketIndex.objects.filter(assignee=profile.user)
+        .exclude(status__in=["resolved", "closed"])
+        .select_related("client")
+        .order_by("client_id")
+    )
+    released = 0
+    by_site: dict = {}
+    for row in open_rows:
+        by_site.setdefault(row.client, []).append(row.ticket_pk)
+    for client, pks in by_site.items():
+        with tenant_context(client):
+            for ticket in Ticket.objects.filter(pk__in=pks):
+                ticket_assign(ticket=ticket, actor=by, role="engineer", assignee=None,
+                              reason=f"{profile.user.display_name} is away")  # fmt: skip
+                released += 1
+    return released
