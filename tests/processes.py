@@ -84,7 +84,7 @@ def site_tickets_restore(sites, counters: dict[str, int]) -> None:
     the counters back, so later tests start from the same committed state."""
     from django_tenants.utils import tenant_context
 
-    from shared_apps.engineers.models import TicketIndex
+    from shared_apps.engineers.models import TicketIndex, TimeEntryIndex
     from tenant_apps.tickets.models import Attachment, Ticket, TicketCounter, TimeEntry
 
     def restore():
@@ -98,5 +98,6 @@ def site_tickets_restore(sites, counters: dict[str, int]) -> None:
                 Ticket.objects.filter(number__gt=start).delete()
                 TicketCounter.objects.filter(pk=1).update(last_number=start)
             TicketIndex.objects.filter(client=site, number__gt=start).delete()
+            TimeEntryIndex.objects.filter(client=site, ticket_number__gt=start).delete()
 
     committed(restore)

@@ -103,6 +103,7 @@ PUBLIC_EXPECT = {
     "home": {},
     "healthz": {},
     "queue": {"*": 404, "engineer_all": 200, "engineer_acme": 200, "anonymous": "login"},
+    "my_time": {"*": 404, "engineer_all": 200, "engineer_acme": 200, "anonymous": "login"},
     "console_sites": {"*": 404, "platform": 200, "anonymous": "login"},
     "engineer_list": {"*": 404, "platform": 200, "anonymous": "login"},
     "engineer_edit": {"*": 404, "platform": 404, "anonymous": "login"},  # no profile with the sample id

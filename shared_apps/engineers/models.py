@@ -55,3 +55,25 @@ class TicketIndex(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id}:{self.number}"
+
+
+class TimeEntryIndex(models.Model):
+    """Every engineer's time entries of every site, in the public schema, for "My time" (one
+    query per week whatever the number of sites). Written with the entry, in its transaction."""
+
+    client = models.ForeignKey("tenancy.Client", on_delete=models.CASCADE, related_name="time_index")
+    entry_pk = models.BigIntegerField()
+    engineer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="time_index")
+    ticket_number = models.PositiveIntegerField()
+    ticket_subject = models.CharField(max_length=200)
+    minutes = models.PositiveIntegerField()
+    billable = models.BooleanField()
+    note = models.CharField(max_length=300, blank=True)
+    work_date = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["client", "entry_pk"], name="time_index_one_row_per_entry")]
+        indexes = [models.Index(fields=["engineer", "work_date"], name="time_index_engineer_week")]
+
+    def __str__(self) -> str:
+        return f"{self.minutes} min by {self.engineer_id} on {self.work_date}"

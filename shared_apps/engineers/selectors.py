@@ -100,3 +100,22 @@ def engineer_list_for(*, user):
         )
         .order_by("user__email")
     )
+
+
+def time_week_for(*, user, monday):
+    """An engineer's time entries of every site for the week starting `monday`, with totals per
+    site and billable / non-billable (one query for the rows; totals computed from them)."""
+    from datetime import timedelta
+
+    from shared_apps.engineers.models import TimeEntryIndex
+
+    entries = list(
+        TimeEntryIndex.objects.filter(engineer=user, work_date__gte=monday, work_date__lt=monday + timedelta(days=7))
+        .select_related("client")
+        .order_by("work_date", "client__name", "pk")
+    )
+    per_site: dict = {}
+    for entry in entries:
+        totals = per_site.setdefault(entry.client, {"billable": 0, "non_billable": 0})
+        totals["billable" if entry.billable else "non_billable"] += entry.minutes
+    return entries, per_site

@@ -93,3 +93,20 @@ def ticket_index_rebuild(*, client) -> int:
         TicketIndex.objects.filter(client=client).delete()
         TicketIndex.objects.bulk_create(rows, batch_size=1000)
     return len(rows)
+
+
+def time_entry_index_add(entry) -> None:
+    """Mirror a new time entry of the current site into TimeEntryIndex (same transaction)."""
+    from shared_apps.engineers.models import TimeEntryIndex
+
+    TimeEntryIndex.objects.create(
+        client_id=current_client_id(),
+        entry_pk=entry.pk,
+        engineer_id=entry.engineer_id,
+        ticket_number=entry.ticket.number,
+        ticket_subject=entry.ticket.subject,
+        minutes=entry.minutes,
+        billable=entry.billable,
+        note=entry.note,
+        work_date=entry.work_date,
+    )

@@ -1,6 +1,6 @@
 """The engineers' workspace on the root domain: one queue over every covered site."""
 
-from datetime import date
+from datetime import date, timedelta
 from functools import wraps
 
 from django.contrib import messages
@@ -88,3 +88,25 @@ def engineer_edit(request, profile_id: int):
         messages.success(request, note)
         return redirect("engineer_list")
     return render(request, "engineers/edit.html", {"profile": profile, "form": form})
+
+
+@engineer_required
+def my_time(request):
+    try:
+        day = date.fromisoformat(request.GET.get("week", "")) if request.GET.get("week") else date.today()
+    except ValueError:
+        day = date.today()
+    monday = day - timedelta(days=day.weekday())
+    entries, per_site = selectors.time_week_for(user=request.user, monday=monday)
+    billable = sum(e.minutes for e in entries if e.billable)
+    context = {
+        "monday": monday,
+        "sunday": monday + timedelta(days=6),
+        "previous": monday - timedelta(days=7),
+        "next": monday + timedelta(days=7),
+        "entries": entries,
+        "per_site": per_site.items(),
+        "billable": billable,
+        "non_billable": sum(e.minutes for e in entries) - billable,
+    }
+    return render(request, "engineers/my_time.html", context)

@@ -21,7 +21,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Q, Value
 from django.utils import timezone
 
 from shared_apps.engineers.assignment import assignment_choose, assignment_record
-from shared_apps.engineers.ticket_index import current_client_id, ticket_index_sync
+from shared_apps.engineers.ticket_index import current_client_id, ticket_index_sync, time_entry_index_add
 from tenant_apps.tickets.attachments import CheckedUpload, uploads_check
 from tenant_apps.tickets.models import (
     Attachment,
@@ -350,6 +350,7 @@ def time_entry_log(*, ticket: Ticket, actor, role: str, minutes: int, billable: 
     if not 1 <= minutes <= 24 * 60:
         raise ValidationError({"minutes": ["Log between 1 and 1,440 minutes."]})
     entry = TimeEntry.objects.create(ticket=ticket, engineer=actor, minutes=minutes, billable=billable, note=note)
+    time_entry_index_add(entry)
     _event(ticket, actor=actor, kind="time", after={"minutes": minutes, "billable": billable})
     return entry
 
