@@ -81,17 +81,35 @@ def ticket_index_differences(*, client) -> list[str]:
 
 
 def ticket_index_rebuild(*, client) -> int:
-    """Replace a site's index rows with rows made from its tickets; returns how many."""
+    """Replace a site's index rows (tickets and time entries) with rows made from its schema;
+    returns how many tickets."""
     from django.db import transaction
     from django_tenants.utils import tenant_context
 
-    from tenant_apps.tickets.models import Ticket
+    from shared_apps.engineers.models import TimeEntryIndex
+    from tenant_apps.tickets.models import Ticket, TimeEntry
 
     with transaction.atomic():
         with tenant_context(client):
             rows = [index_row_for(t, client_id=client.pk) for t in Ticket.objects.select_related("category")]
+            times = [
+                TimeEntryIndex(
+                    client_id=client.pk,
+                    entry_pk=e.pk,
+                    engineer_id=e.engineer_id,
+                    ticket_number=e.ticket.number,
+                    ticket_subject=e.ticket.subject,
+                    minutes=e.minutes,
+                    billable=e.billable,
+                    note=e.note,
+                    work_date=e.work_date,
+                )
+                for e in TimeEntry.objects.select_related("ticket")
+            ]
         TicketIndex.objects.filter(client=client).delete()
         TicketIndex.objects.bulk_create(rows, batch_size=1000)
+        TimeEntryIndex.objects.filter(client=client).delete()
+        TimeEntryIndex.objects.bulk_create(times, batch_size=1000)
     return len(rows)
 
 

@@ -46,3 +46,14 @@ def test_my_time_is_one_query_for_any_number_of_sites(users, acme, globex):
 
 def test_a_bad_week_falls_back_to_this_week(users):
     assert http(ROOT, users["engineer_all"]).get("/my-time/?week=not-a-date").status_code == 200
+
+
+def test_rebuild_restores_time_rows(users, acme):
+    from django.core.management import call_command
+
+    from shared_apps.engineers.models import TimeEntryIndex
+
+    _log(acme, users, "acme_staff", 20, True)
+    TimeEntryIndex.objects.filter(client=acme).delete()
+    call_command("ticket_index", "--rebuild", "--site", "acme")
+    assert list(TimeEntryIndex.objects.filter(client=acme).values_list("minutes", flat=True)) == [20]
