@@ -50,11 +50,17 @@ def test_login_at_root_is_login_on_own_site_only(page, phone, shoot, live_url):
     small.goto(live_url.site_url("acme"))
     expect(small.locator("h1")).to_contain_text("Acme Corp")
     shoot(small, "acme-home-phone")
+    small.get_by_role("button", name="Menu").click()  # Bootstrap's JS came through WhiteNoise
+    expect(small.locator(".navbar-collapse")).to_have_class(re.compile(r"\bshow\b"))  # slide-down finished
+    expect(small.get_by_role("link", name="Team", exact=True)).to_be_visible()
+    shoot(small, "acme-home-phone-menu")
 
     # Globex: logged in, but no membership there -> the same 404 as a site that does not exist.
     response = page.goto(live_url.site_url("globex"))
     assert response.status == 404
     expect(page.locator("h1")).to_have_text("Page not found")
+    expect(page.get_by_text("Globex")).to_have_count(0)  # the page does not give the site away
+    shoot(page, "globex-404-desktop")
 
 
 def test_anonymous_on_site_goes_to_login_on_that_host(page, live_url):
