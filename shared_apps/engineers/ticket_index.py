@@ -40,7 +40,9 @@ def index_row_for(ticket, *, client_id: int) -> TicketIndex:
         category_slug=ticket.category.slug if ticket.category_id else "",
         requester_id=ticket.requester_id,
         assignee_id=ticket.assignee_id,
-        sla_due=None if ticket.is_finished else ticket.sla_due,
+        # No due time while the clock is stopped (finished, or paused waiting on the requester):
+        # such tickets are not "breaching soon"; the due time comes back, moved, on resume.
+        sla_due=None if ticket.is_finished or ticket.sla_paused_at else ticket.sla_due,
         sla_breached=ticket.first_response_breached or ticket.resolution_breached,
         created_at=ticket.created_at,
         updated_at=ticket.updated_at,

@@ -111,3 +111,14 @@ def test_breached_tickets_are_breaching(users, tickets, acme):
         services.ticket_sla_breaches_flag(now=timezone.now())
     assert TicketIndex.objects.get(client=acme, ticket_pk=tickets["mine"].pk).sla_breached
     assert "Acme VPN" in _subjects(users["engineer_acme"], "?tab=breaching")
+
+
+def test_tickets_waiting_on_the_requester_are_not_breaching(users, tickets, acme):
+    with tenant_context(acme):
+        services.ticket_transition(ticket=tickets["urgent"], actor=users["engineer_acme"], role="engineer",
+                                   new_status="pending")  # fmt: skip
+    assert "Acme server down" not in _subjects(users["engineer_acme"], "?tab=breaching")
+    with tenant_context(acme):
+        services.ticket_transition(ticket=tickets["urgent"], actor=users["engineer_acme"], role="engineer",
+                                   new_status="open")  # fmt: skip
+    assert "Acme server down" in _subjects(users["engineer_acme"], "?tab=breaching")
