@@ -31,13 +31,14 @@ the main table); the slowest query of all is then run under `EXPLAIN (ANALYZE, B
 plan printed (`--explain-all`: the slowest query of each kind; `--show-queries`: their SQL).
 Every response is checked: status 200, the ticket count in the list's badge and the number of
 rows equal to what the selector says, 101 cards (the opening message and 100 messages) on the
-ticket page. How busy the whole machine was during the timed runs is printed too.
+ticket page. How busy the whole machine was during the timed runs is printed too, and so are the
+commit measured and any uncommitted changes to tracked files (others' work in progress).
 
-The data. If the database has no site acme, the script runs `migrate` and `demo` first
-(otherwise it reuses what is there). It then fills acme up to `--tickets` tickets in total (the
-demo's three included), in batches of 1,000 with `bulk_create` in one transaction each, not through
-`services.ticket_create`/`ticket_reply` (that path takes minutes for 10,000 tickets), but the rows
-are the ones the services would have written:
+The data. The script runs `migrate` (nothing to do on a current database) and, if the database
+has no site acme yet, `demo`; otherwise it reuses what is there. It then fills acme up to
+`--tickets` tickets in total (the demo's three included), in batches of 1,000 with `bulk_create`
+in one transaction each, not through `services.ticket_create`/`ticket_reply` (that path takes
+minutes for 10,000 tickets), but the rows are the ones the services would have written:
 
 - numbers from the site's `TicketCounter` (taken under its row lock, so numbering stays gap-free);
 - created over the last two years, one after another; the status depends on the age (older
@@ -45,7 +46,8 @@ are the ones the services would have written:
   priorities mixed (10 % without), categories from the site's own seven (10 % without), subjects
   and texts from per-category templates;
 - requesters: the site's members (alice and the client admin Ada, at random); assignee ben
-  (about half), ana (about a third), or nobody (most new tickets);
+  (about half), ana (about a third), or nobody (most new tickets), at random rather than by the
+  auto-assignment rules;
 - a conversation per ticket: the engineer's first reply (which sets `first_responded_at` and moves
   a new ticket to open, as `ticket_reply` does), then 0-4 more public replies alternating between
   requester and engineer, an internal note on one ticket in five; new tickets have no engineer
@@ -58,7 +60,8 @@ are the ones the services would have written:
 - `search_vector` written in the same INSERT, with the expression `_search_refresh()` uses (subject
   weight A; description and public replies, never internal notes, weight B; `plain_text()` of each
   in Python). A sample of 25 filled tickets is then checked against `_search_refresh()` itself
-  (run in a transaction that is rolled back). Tickets have no attachments.
+  (run in a transaction that is rolled back). Tickets have no attachments. The public cross-site
+  ticket index, where the project has one, is rebuilt for acme afterwards, as `demo` does.
 
 Then, through the real services: 25 of Ada's tickets are shared with alice (`ticket_share`), and
 one ticket is opened by alice, assigned to ben and given 100 messages (90 public replies, ben and
