@@ -130,3 +130,10 @@ def sla_policy_list() -> list[SLAPolicy]:
     """The site's SLA targets, most pressing priority first."""
     order = {priority: index for index, priority in enumerate(reversed(Priority.values))}
     return sorted(SLAPolicy.objects.all(), key=lambda policy: order.get(policy.priority, len(order)))
+
+
+def category_list() -> QuerySet:
+    """The site's active categories, for menus."""
+    from tenant_apps.tickets.models import Category
+
+    return Category.objects.filter(is_active=True)

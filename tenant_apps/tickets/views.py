@@ -9,7 +9,7 @@ from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from shared_apps.accounts.models import User
+from shared_apps.accounts.selectors import user_get, user_get_by_email
 from shared_apps.engineers.selectors import engineer_users_covering
 from shared_apps.tenancy.views import client_admin_required
 from tenant_apps.tickets import selectors, services
@@ -24,7 +24,7 @@ from tenant_apps.tickets.forms import (
     TicketUpdateForm,
     TimeEntryForm,
 )
-from tenant_apps.tickets.models import Category, Priority, Ticket
+from tenant_apps.tickets.models import Priority, Ticket
 from tenant_apps.tickets.reports import ticket_report_for
 
 PAGE_SIZE = 50
@@ -58,7 +58,7 @@ def ticket_list(request):
         "filters": filters,
         "statuses": Ticket.Status.choices,
         "priorities": Priority.choices,
-        "categories": Category.objects.filter(is_active=True) if request.role == "engineer" else (),
+        "categories": selectors.category_list() if request.role == "engineer" else (),
     }
     return render(request, "tickets/list.html", context)
 
@@ -174,7 +174,7 @@ def ticket_update(request, number: int):
                 priority=data["priority"],
                 category=data["category"],
             )
-            assignee = User.objects.filter(pk=data["assignee"]).first() if data["assignee"] else None
+            assignee = user_get(pk=data["assignee"])
             services.ticket_assign(ticket=ticket, actor=request.user, role=request.role, assignee=assignee)
         return "Ticket updated."
 
@@ -201,7 +201,7 @@ def ticket_share(request, number: int):
     def action(ticket):
         if not form.is_valid():
             raise ValidationError("Enter your colleague's email address.")
-        colleague = User.objects.filter(email__iexact=form.cleaned_data["email"]).first()
+        colleague = user_get_by_email(email=form.cleaned_data["email"])
         if colleague is None:
             raise ValidationError(f"{form.cleaned_data['email']} is not a member of this site.")
         services.ticket_share(ticket=ticket, actor=request.user, role=request.role, colleague=colleague)

@@ -5,15 +5,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0005_attachments'),
+        ("tickets", "0005_attachments"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='ticket',
-            index=models.Index(fields=['-updated_at'], name='ticket_recent'),
+            model_name="ticket",
+            index=models.Index(fields=["-updated_at"], name="ticket_recent"),
         ),
     ]
