@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from saas.env import email_settings, env_bool, env_int, env_str, local_secret_key
+from saas.env import email_settings, env_bool, env_float, env_int, env_str, local_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 TESTING = "pytest" in sys.modules or env_bool("TESTING")
@@ -167,6 +167,27 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# --- AI (tenant_apps/ai, docs/ai.md) ------------------------------------------------------
+# "auto": OpenAI when OPENAI_API_KEY is set, else Gemini when GEMINI_API_KEY is set, else the
+# offline model (no key, no network). Platform admins can override per site in the console.
+AI_PROVIDER = env_str("AI_PROVIDER", "auto")
+if AI_PROVIDER not in {"auto", "offline", "openai", "gemini"}:
+    raise ImproperlyConfigured(f"AI_PROVIDER={AI_PROVIDER!r}: use auto, offline, openai or gemini")
+OPENAI_API_KEY = env_str("OPENAI_API_KEY")
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")  # any OpenAI-compatible server (Ollama, vLLM, LM Studio)
+OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4.1-mini")
+GEMINI_API_KEY = env_str("GEMINI_API_KEY")
+GEMINI_BASE_URL = env_str("GEMINI_BASE_URL")
+GEMINI_MODEL = env_str("GEMINI_MODEL", "gemini-2.5-flash")
+AI_TIMEOUT_SECONDS = env_float("AI_TIMEOUT_SECONDS", 20.0, minimum=0.1)
+AI_MAX_RETRIES = env_int("AI_MAX_RETRIES", 3, minimum=0)
+AI_BREAKER_FAILURES = env_int("AI_BREAKER_FAILURES", 5, minimum=1)
+AI_BREAKER_SECONDS = env_int("AI_BREAKER_SECONDS", 60, minimum=1)
+AI_CONFIDENCE_THRESHOLD = env_float("AI_CONFIDENCE_THRESHOLD", 0.5, minimum=0.0, maximum=1.0)
+AI_REDACT = env_bool("AI_REDACT", True)  # emails, phone numbers, passwords never leave for a remote provider
+AI_CONTEXT_TOKENS = env_int("AI_CONTEXT_TOKENS", 6000, minimum=500)  # conversation budget, newest kept
+AI_OFFLINE_STREAM_DELAY = env_float("AI_OFFLINE_STREAM_DELAY", 0.0 if TESTING else 0.02, minimum=0.0)
+
 # --- auth (allauth, MFA) -----------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",
@@ -274,5 +295,10 @@ LOGGING = {
         "pgserver": {"level": "WARNING"},
         # In-process (eager) tasks would log a line per task in the web server's output.
         "celery.app.trace": {"level": "INFO" if REDIS_URL else "WARNING"},
+        # The AI SDKs log every HTTP request at INFO; our AIResult rows already record each call.
+        "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
+        "google_genai": {"level": "WARNING"},
+        "openai": {"level": "WARNING"},
     },
 }

@@ -166,6 +166,10 @@ class Message(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PUBLIC)
     body = models.TextField(help_text="Sanitized HTML.")
     created_at = models.DateTimeField(default=timezone.now)
+    ai_model = models.CharField(
+        max_length=100, blank=True, help_text="Set when an AI wrote or helped write this message: provider/model."
+    )
+    ai_sources = models.JSONField(default=list, blank=True, help_text="[{title, url}] an AI answer was based on.")
 
     class Meta:
         ordering = ["created_at", "pk"]
