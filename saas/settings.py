@@ -186,6 +186,9 @@ AI_BREAKER_SECONDS = env_int("AI_BREAKER_SECONDS", 60, minimum=1)
 AI_CONFIDENCE_THRESHOLD = env_float("AI_CONFIDENCE_THRESHOLD", 0.5, minimum=0.0, maximum=1.0)
 AI_REDACT = env_bool("AI_REDACT", True)  # emails, phone numbers, passwords never leave for a remote provider
 AI_CONTEXT_TOKENS = env_int("AI_CONTEXT_TOKENS", 6000, minimum=500)  # conversation budget, newest kept
+# Without a broker, run AI tasks in a background thread rather than inside the request (tests run
+# them inline after commit, deterministically).
+AI_RUN_IN_THREAD = env_bool("AI_RUN_IN_THREAD", not TESTING)
 AI_OFFLINE_STREAM_DELAY = env_float("AI_OFFLINE_STREAM_DELAY", 0.0 if TESTING else 0.02, minimum=0.0)
 
 # --- auth (allauth, MFA) -----------------------------------------------------------------

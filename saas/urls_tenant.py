@@ -16,4 +16,5 @@ urlpatterns = [
     path("team/<int:membership_id>/reactivate/", views.team_member_reactivate, name="team_member_reactivate"),
     path("", include("tenant_apps.tickets.urls")),
     path("", include("tenant_apps.profiles.urls")),
+    path("", include("tenant_apps.ai.urls")),
 ]

@@ -37,6 +37,8 @@ SAMPLE_KWARGS = {
     "number": "1",
     "attachment_id": "1",
     "profile_id": "999999",
+    "result_id": "1",
+    "message_id": "1",
 }
 
 
@@ -85,6 +87,11 @@ TENANT_EXPECT = {
     "ticket_time": {"*": 405},
     "ticket_share": {"*": 405},
     "ticket_merge": {"*": 405},
+    "ai_draft": {"*": 405},
+    "ai_ask": {"*": 405},
+    "ai_review": {"*": 405},
+    "ai_solved": {"*": 405},
+    "ai_answer": {"*": 404},
     # Client admins only; other members know the site, so 403 rather than 404.
     "ticket_report": {"acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
     "sla_settings": {"acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},

@@ -77,6 +77,7 @@ class ReplyForm(forms.Form):
     body = rich_text_field(label="Your reply")
     attachments = MultipleFileField()
     internal = forms.BooleanField(required=False, label="Internal note (engineers only, never shown to the client)")
+    ai_draft = forms.IntegerField(required=False, widget=forms.HiddenInput)  # the AI draft this reply started from
 
 
 class StatusForm(forms.Form):

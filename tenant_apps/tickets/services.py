@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from shared_apps.engineers.assignment import assignment_choose, assignment_record
 from shared_apps.engineers.ticket_index import current_client_id, ticket_index_sync, time_entry_index_add
+from tenant_apps.ai.dispatch import ai_categorize_after_commit
 from tenant_apps.tickets.attachments import CheckedUpload, uploads_check
 from tenant_apps.tickets.models import (
     Attachment,
@@ -202,6 +203,8 @@ def ticket_create(
     _event(ticket, actor=requester, kind="created", after={"status": ticket.status, "priority": priority})
     _attach(ticket, None, checked, requester)
     _auto_assign(ticket)
+    if ticket.category_id is None or not ticket.priority:
+        ai_categorize_after_commit(ticket.pk)  # off the request: a worker fills what was left empty
     return ticket
 
 
@@ -253,10 +256,18 @@ def _set_status(ticket: Ticket, new_status: str, *, now) -> list[str]:
 
 @_with_attachments
 def ticket_reply(
-    *, ticket: Ticket, actor, role: str, body: str, internal: bool = False, attachments: list[UploadedFile] = ()
+    *,
+    ticket: Ticket,
+    actor,
+    role: str,
+    body: str,
+    internal: bool = False,
+    attachments: list[UploadedFile] = (),
+    ai_model: str = "",
 ) -> Message:
     """A public reply or (engineers only) an internal note. An engineer's first public reply is
-    the first response; a requester's reply to a pending ticket reopens it."""
+    the first response; a requester's reply to a pending ticket reopens it. `ai_model` records
+    that an AI draft helped write it (set by the view from a draft the engineer used)."""
     if internal and role != ENGINEER:
         raise PermissionDenied("Only engineers write internal notes.")
     ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
@@ -270,6 +281,7 @@ def ticket_reply(
         kind=Message.Kind.INTERNAL if internal else Message.Kind.PUBLIC,
         body=_clean_body(body, field="body"),
         created_at=now,
+        ai_model=ai_model[:100] if role == ENGINEER else "",
     )
     fields = ["updated_at"]
     ticket.updated_at = now
@@ -288,9 +300,76 @@ def ticket_reply(
     ticket.save(update_fields=sorted(set(fields)))
     if not internal:
         _search_refresh(ticket)
-    _event(ticket, actor=actor, kind="note" if internal else "reply", after={"message": message.pk})
+    note = f"AI-assisted ({message.ai_model})" if message.ai_model else ""
+    _event(ticket, actor=actor, kind="note" if internal else "reply", after={"message": message.pk}, note=note)
     _attach(ticket, message, checked, actor)
     return message
+
+
+@transaction.atomic
+def ticket_ai_triage(*, ticket_id: int, category_slug: str, priority: str, note: str) -> Ticket | None:
+    """Fill what the requester left empty from the AI's categorization (never overwrite a choice a
+    person made, never touch status or assignee), record it, then auto-assign. The only write the
+    AI's output can cause: its category and priority are already checked against closed lists."""
+    ticket = Ticket.objects.select_for_update().filter(pk=ticket_id).first()
+    if ticket is None:
+        return None
+    before, after, fields = {}, {}, []
+    if ticket.category_id is None:
+        category = Category.objects.filter(slug=category_slug, is_active=True).first()
+        if category is not None:
+            before["category"], after["category"] = None, category.slug
+            ticket.category = category
+            fields.append("category")
+    if not ticket.priority and priority in Priority.values:
+        before["priority"], after["priority"] = "", priority
+        ticket.priority = priority
+        fields += ["priority", *sla_apply(ticket)]
+    if fields:
+        ticket.save(update_fields=fields)
+    _event(ticket, actor=None, kind="ai_triage", before=before, after=after, note=note)
+    if "category" in after:
+        _auto_assign(ticket)
+    return ticket
+
+
+@transaction.atomic
+def ticket_ai_message_add(*, ticket: Ticket, body_html: str, ai_model: str, sources: list[dict]) -> Message:
+    """The assistant's answer, as an AI message everyone on the ticket sees (clearly marked)."""
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    now = timezone.now()
+    message = Message.objects.create(
+        ticket=ticket,
+        author=None,
+        kind=Message.Kind.AI,
+        body=sanitize_html(body_html)[:MAX_LENGTH],
+        created_at=now,
+        ai_model=ai_model[:100],
+        ai_sources=sources[:10],
+    )
+    ticket.updated_at = now
+    ticket.save(update_fields=["updated_at"])
+    _event(ticket, actor=None, kind="ai_reply", after={"message": message.pk}, note=ai_model[:100])
+    return message
+
+
+@transaction.atomic
+def ticket_resolve_by_assistant(*, ticket: Ticket, actor, role: str, message: Message) -> Ticket:
+    """"This solved it": the requester (or a colleague on the client side) closes the loop on an
+    assistant answer. Resolved, not closed, so the engineers still see it and it can be reopened."""
+    if role not in CLIENT_ROLES:
+        raise PermissionDenied("Only the client side confirms that the assistant solved a ticket.")
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if message.ticket_id != ticket.pk or message.kind != Message.Kind.AI:
+        raise ValidationError("That is not an assistant answer on this ticket.")
+    if ticket.is_finished:
+        raise ValidationError("This ticket is already resolved or closed.")
+    old = ticket.status
+    fields = _set_status(ticket, S.RESOLVED, now=timezone.now())
+    ticket.save(update_fields=fields)
+    _event(ticket, actor=actor, kind="status", before={"status": old}, after={"status": S.RESOLVED},
+           note="The assistant's answer solved it.")  # fmt: skip
+    return ticket
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from shared_apps.accounts.selectors import user_get, user_get_by_email
 from shared_apps.engineers.selectors import engineer_users_covering
 from shared_apps.tenancy.views import client_admin_required
+from tenant_apps.ai.selectors import ai_draft_model, ticket_ai_context
 from tenant_apps.tickets import selectors, services
 from tenant_apps.tickets.charts import report_charts
 from tenant_apps.tickets.forms import (
@@ -79,11 +80,12 @@ def ticket_create(request):
 
 def _detail(request, ticket: Ticket, *, reply_form=None, status=200):
     is_engineer = request.role == "engineer"
+    reply_form = reply_form or ReplyForm()
     context = {
         "ticket": ticket,
         "conversation": selectors.message_list_for(ticket=ticket, role=request.role).select_related("author"),
         "opening_attachments": selectors.attachment_list_opening(ticket=ticket),
-        "reply_form": reply_form or ReplyForm(),
+        "reply_form": reply_form,
         "status_choices": services.status_choices_for(ticket=ticket, role=request.role),
         "is_engineer": is_engineer,
         # A resolved ticket asks its client side to confirm (or reopen) at the top of the page.
@@ -99,6 +101,7 @@ def _detail(request, ticket: Ticket, *, reply_form=None, status=200):
         context["merge_form"] = MergeForm()
     else:
         context["share_form"] = ShareForm()
+    context.update(ticket_ai_context(request, ticket, reply_form))
     return render(request, "tickets/detail.html", context, status=status)
 
 
@@ -119,6 +122,7 @@ def ticket_reply(request, number: int):
                 body=form.cleaned_data["body"],
                 internal=form.cleaned_data["internal"],
                 attachments=form.cleaned_data["attachments"],
+                ai_model=ai_draft_model(ticket=ticket, user=request.user, result_id=form.cleaned_data["ai_draft"]),
             )
         except (ValidationError, PermissionDenied) as error:
             form.add_error(None, _errors(error))
