@@ -58,8 +58,8 @@ def breaker_reset(provider: str) -> None:
 
 
 def backoff_seconds(attempt: int) -> float:
-    """Full jitter: uniform in [0, min(8, 0.5 * 2**attempt)]."""
-    return random.uniform(0, min(8.0, 0.5 * 2**attempt))  # noqa: S311 - not cryptographic
+    """Full jitter: uniform in [0, min(8, base * 2**attempt)] (base `AI_RETRY_BASE_SECONDS`, 0.5)."""
+    return random.uniform(0, min(8.0, settings.AI_RETRY_BASE_SECONDS * 2**attempt))  # noqa: S311 - not crypto
 
 
 def call_with_retries(provider: str, call: Callable[[], T], *, sleep: Callable[[float], None] = time.sleep) -> T:
