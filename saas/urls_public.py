@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from shared_apps.engineers import views as engineer_views
 from shared_apps.tenancy import views
+from tenant_apps.ai import console as ai_console
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -17,4 +18,5 @@ urlpatterns = [
     path("console/sites/<slug:subdomain>/suspend/", views.console_site_suspend, name="console_site_suspend"),
     path("console/sites/<slug:subdomain>/reactivate/", views.console_site_reactivate, name="console_site_reactivate"),
     path("console/sites/<slug:subdomain>/delete/", views.console_site_delete, name="console_site_delete"),
+    path("console/sites/<slug:subdomain>/ai/", ai_console.console_site_ai, name="console_site_ai"),
 ]

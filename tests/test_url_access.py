@@ -117,6 +117,7 @@ PUBLIC_EXPECT = {
     "console_site_suspend": {"*": 404, "platform": 405, "anonymous": "login"},
     "console_site_reactivate": {"*": 404, "platform": 405, "anonymous": "login"},
     "console_site_delete": {"*": 404, "platform": 200, "anonymous": "login"},
+    "console_site_ai": {"*": 404, "platform": 200, "anonymous": "login"},
 }
 
 

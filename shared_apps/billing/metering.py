@@ -21,14 +21,14 @@ def usage_add(*, client_id: int, provider: str, model: str, tokens_in: int, toke
     month = month_start(day)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""
-            INSERT INTO public.{UsageRecord._meta.db_table}
+            """
+            INSERT INTO public.billing_usagerecord
                 (client_id, month, provider, model, calls, tokens_in, tokens_out)
             VALUES (%s, %s, %s, %s, 1, %s, %s)
             ON CONFLICT (client_id, month, provider, model) DO UPDATE SET
-                calls = {UsageRecord._meta.db_table}.calls + 1,
-                tokens_in = {UsageRecord._meta.db_table}.tokens_in + EXCLUDED.tokens_in,
-                tokens_out = {UsageRecord._meta.db_table}.tokens_out + EXCLUDED.tokens_out
+                calls = billing_usagerecord.calls + 1,
+                tokens_in = billing_usagerecord.tokens_in + EXCLUDED.tokens_in,
+                tokens_out = billing_usagerecord.tokens_out + EXCLUDED.tokens_out
             """,
             [client_id, month, provider, model[:80], max(0, tokens_in), max(0, tokens_out)],
         )

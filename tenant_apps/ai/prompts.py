@@ -33,10 +33,13 @@ REPLY_SYSTEM = (
     "missing, ask for it. Do not invent facts about the client's systems."
 )
 
-ASSISTANT_SYSTEM = REPLY_SYSTEM.replace(
-    "You are an IT support engineer at a managed service provider writing",
-    "You are the self-service assistant of an IT helpdesk, answering",
-) + " Say that an engineer will follow up if the steps do not help."
+ASSISTANT_SYSTEM = (
+    REPLY_SYSTEM.replace(
+        "You are an IT support engineer at a managed service provider writing",
+        "You are the self-service assistant of an IT helpdesk, answering",
+    )
+    + " Say that an engineer will follow up if the steps do not help."
+)
 
 
 def _data(text: str) -> str:

@@ -22,8 +22,20 @@ def answer_get_for(*, ticket: Ticket, user, result_id: int) -> AIResult:
             requested_by=user,
             kind__in=[AIResult.Kind.DRAFT, AIResult.Kind.ASSISTANT],
         )
-        .only("pk", "ticket_id", "kind", "state", "output", "sources", "provider", "model", "fallback_reason",
-              "error", "requested_by_id", "created_at")  # fmt: skip
+        .only(
+            "pk",
+            "ticket_id",
+            "kind",
+            "state",
+            "output",
+            "sources",
+            "provider",
+            "model",
+            "fallback_reason",
+            "error",
+            "requested_by_id",
+            "created_at",
+        )  # fmt: skip
         .first()
     )
     if result is None:
@@ -57,9 +69,9 @@ def ticket_ai_context(request, ticket: Ticket, reply_form) -> dict:
         )
     answer_id = request.GET.get("answer") or request.GET.get("draft")
     if answer_id and answer_id.isdigit():
-        context["ai_answer"] = (
-            AIResult.objects.filter(pk=int(answer_id), ticket=ticket, requested_by=request.user).first()
-        )
+        context["ai_answer"] = AIResult.objects.filter(
+            pk=int(answer_id), ticket=ticket, requested_by=request.user
+        ).first()
     if context["ai_answer"] is None:
         context["ai_answer"] = answer_pending_for(ticket=ticket, user=request.user)
     draft_id = request.GET.get("draft")
@@ -79,7 +91,7 @@ def ticket_category_names():
 
 
 def ai_draft_model(*, ticket: Ticket, user, result_id: int | None) -> str:
-    """"provider/model" of a finished draft this user asked for on this ticket ("" otherwise)."""
+    """ "provider/model" of a finished draft this user asked for on this ticket ("" otherwise)."""
     if not result_id:
         return ""
     row = (

@@ -27,6 +27,7 @@ from shared_apps.billing.metering import tokens_used, usage_add
 from shared_apps.tenancy.models import Membership
 from tenant_apps.ai.dispatch import ai_answer_after_commit
 from tenant_apps.ai.models import AICorrection, AIResult, AISettings
+from tenant_apps.ai.prompts import thread_trimmed
 from tenant_apps.ai.providers import provider_by_name
 from tenant_apps.ai.providers.base import (
     CATEGORY_SLUGS,
@@ -39,7 +40,6 @@ from tenant_apps.ai.providers.base import (
     TicketText,
     Turn,
 )
-from tenant_apps.ai.prompts import thread_trimmed
 from tenant_apps.ai.redaction import redact
 from tenant_apps.ai.resilience import call_with_retries
 from tenant_apps.tickets.models import Attachment, Category, Message, Ticket
@@ -393,9 +393,11 @@ def answer_produce(result_id: int, *, on_chunk=None) -> AIResult | None:
     as an AI message. `on_chunk(result, delta)` is told about every piece (live pages)."""
     from tenant_apps.tickets.services import ticket_ai_message_add
 
-    result = AIResult.objects.select_related("ticket", "ticket__requester", "ticket__category").filter(
-        pk=result_id, state=AIResult.State.PENDING
-    ).first()
+    result = (
+        AIResult.objects.select_related("ticket", "ticket__requester", "ticket__category")
+        .filter(pk=result_id, state=AIResult.State.PENDING)
+        .first()
+    )
     if result is None:
         return None
     ticket = result.ticket

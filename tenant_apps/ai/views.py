@@ -99,7 +99,7 @@ def ai_review(request, number: int):
 
 @require_POST
 def ai_solved(request, number: int, message_id: int):
-    """"This solved it" under an assistant answer: the ticket is resolved."""
+    """ "This solved it" under an assistant answer: the ticket is resolved."""
     ticket = _ticket(request, number)
     message = Message.objects.filter(pk=message_id, ticket=ticket, kind=Message.Kind.AI).first()
     if message is None:

@@ -355,7 +355,7 @@ def ticket_ai_message_add(*, ticket: Ticket, body_html: str, ai_model: str, sour
 
 @transaction.atomic
 def ticket_resolve_by_assistant(*, ticket: Ticket, actor, role: str, message: Message) -> Ticket:
-    """"This solved it": the requester (or a colleague on the client side) closes the loop on an
+    """ "This solved it": the requester (or a colleague on the client side) closes the loop on an
     assistant answer. Resolved, not closed, so the engineers still see it and it can be reopened."""
     if role not in CLIENT_ROLES:
         raise PermissionDenied("Only the client side confirms that the assistant solved a ticket.")

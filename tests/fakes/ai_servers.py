@@ -119,8 +119,9 @@ class _Handler(BaseHTTPRequestHandler):
         if body.get("stream"):
             events = []
             for piece in re.findall(r"\S+\s*|\s+", text):
+                delta = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
                 events.append({"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model,
-                               "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]})  # fmt: skip
+                               "choices": [delta]})  # fmt: skip
             events.append({"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model,
                            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})  # fmt: skip
             events.append({"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model,

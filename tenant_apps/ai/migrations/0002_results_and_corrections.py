@@ -7,74 +7,155 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ai', '0001_initial'),
-        ('tickets', '0007_message_ai_fields'),
+        ("ai", "0001_initial"),
+        ("tickets", "0007_message_ai_fields"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='aisettings',
-            name='model',
+            model_name="aisettings",
+            name="model",
             field=models.CharField(blank=True, help_text="Empty: the provider's default model.", max_length=80),
         ),
         migrations.AddField(
-            model_name='aisettings',
-            name='provider',
-            field=models.CharField(blank=True, choices=[('', 'Platform default'), ('offline', 'Offline model'), ('openai', 'OpenAI / OpenAI-compatible'), ('gemini', 'Google Gemini')], default='', max_length=10),
+            model_name="aisettings",
+            name="provider",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("", "Platform default"),
+                    ("offline", "Offline model"),
+                    ("openai", "OpenAI / OpenAI-compatible"),
+                    ("gemini", "Google Gemini"),
+                ],
+                default="",
+                max_length=10,
+            ),
         ),
         migrations.CreateModel(
-            name='AIResult',
+            name="AIResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('categorize', 'Categorization'), ('draft', 'Reply draft'), ('assistant', 'Assistant answer')], max_length=12)),
-                ('state', models.CharField(choices=[('pending', 'Working'), ('done', 'Done'), ('failed', 'Failed')], default='pending', max_length=8)),
-                ('provider', models.CharField(blank=True, max_length=20)),
-                ('model', models.CharField(blank=True, max_length=80)),
-                ('fallback_reason', models.CharField(blank=True, help_text='Why the offline model answered instead of the configured one.', max_length=200)),
-                ('tokens_in', models.PositiveIntegerField(default=0)),
-                ('tokens_out', models.PositiveIntegerField(default=0)),
-                ('latency_ms', models.PositiveIntegerField(default=0)),
-                ('confidence', models.FloatField(blank=True, null=True)),
-                ('category_slug', models.CharField(blank=True, max_length=50)),
-                ('priority', models.CharField(blank=True, max_length=8)),
-                ('summary', models.CharField(blank=True, max_length=200)),
-                ('output', models.TextField(blank=True, help_text='Sanitized draft / answer HTML.')),
-                ('sources', models.JSONField(blank=True, default=list, help_text='[{title, url, source}] the answer used.')),
-                ('raw_output', models.TextField(blank=True, help_text="The provider's raw answer (first 20,000 chars), for audit.")),
-                ('error', models.CharField(blank=True, max_length=300)),
-                ('reviewed', models.CharField(blank=True, help_text='accepted | corrected, for categorizations.', max_length=10)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('requested_by', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ai_results', to='tickets.ticket')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("categorize", "Categorization"),
+                            ("draft", "Reply draft"),
+                            ("assistant", "Assistant answer"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("pending", "Working"), ("done", "Done"), ("failed", "Failed")],
+                        default="pending",
+                        max_length=8,
+                    ),
+                ),
+                ("provider", models.CharField(blank=True, max_length=20)),
+                ("model", models.CharField(blank=True, max_length=80)),
+                (
+                    "fallback_reason",
+                    models.CharField(
+                        blank=True,
+                        help_text="Why the offline model answered instead of the configured one.",
+                        max_length=200,
+                    ),
+                ),
+                ("tokens_in", models.PositiveIntegerField(default=0)),
+                ("tokens_out", models.PositiveIntegerField(default=0)),
+                ("latency_ms", models.PositiveIntegerField(default=0)),
+                ("confidence", models.FloatField(blank=True, null=True)),
+                ("category_slug", models.CharField(blank=True, max_length=50)),
+                ("priority", models.CharField(blank=True, max_length=8)),
+                ("summary", models.CharField(blank=True, max_length=200)),
+                ("output", models.TextField(blank=True, help_text="Sanitized draft / answer HTML.")),
+                (
+                    "sources",
+                    models.JSONField(blank=True, default=list, help_text="[{title, url, source}] the answer used."),
+                ),
+                (
+                    "raw_output",
+                    models.TextField(
+                        blank=True, help_text="The provider's raw answer (first 20,000 chars), for audit."
+                    ),
+                ),
+                ("error", models.CharField(blank=True, max_length=300)),
+                (
+                    "reviewed",
+                    models.CharField(blank=True, help_text="accepted | corrected, for categorizations.", max_length=10),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="ai_results", to="tickets.ticket"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='AICorrection',
+            name="AICorrection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('predicted_category', models.CharField(blank=True, max_length=50)),
-                ('predicted_priority', models.CharField(blank=True, max_length=8)),
-                ('category_slug', models.CharField(max_length=50)),
-                ('priority', models.CharField(max_length=8)),
-                ('accepted', models.BooleanField(help_text="True when the engineer confirmed the AI's answer as is.")),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('by', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ai_corrections', to='tickets.ticket')),
-                ('result', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='corrections', to='ai.airesult')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("predicted_category", models.CharField(blank=True, max_length=50)),
+                ("predicted_priority", models.CharField(blank=True, max_length=8)),
+                ("category_slug", models.CharField(max_length=50)),
+                ("priority", models.CharField(max_length=8)),
+                ("accepted", models.BooleanField(help_text="True when the engineer confirmed the AI's answer as is.")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "by",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="ai_corrections", to="tickets.ticket"
+                    ),
+                ),
+                (
+                    "result",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="corrections",
+                        to="ai.airesult",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.AddIndex(
-            model_name='airesult',
-            index=models.Index(fields=['ticket', 'kind', '-created_at'], name='airesult_ticket_kind'),
+            model_name="airesult",
+            index=models.Index(fields=["ticket", "kind", "-created_at"], name="airesult_ticket_kind"),
         ),
     ]

@@ -4,20 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0006_ticket_recent_index'),
+        ("tickets", "0006_ticket_recent_index"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='message',
-            name='ai_model',
-            field=models.CharField(blank=True, help_text='Set when an AI wrote or helped write this message: provider/model.', max_length=100),
+            model_name="message",
+            name="ai_model",
+            field=models.CharField(
+                blank=True,
+                help_text="Set when an AI wrote or helped write this message: provider/model.",
+                max_length=100,
+            ),
         ),
         migrations.AddField(
-            model_name='message',
-            name='ai_sources',
-            field=models.JSONField(blank=True, default=list, help_text='[{title, url}] an AI answer was based on.'),
+            model_name="message",
+            name="ai_sources",
+            field=models.JSONField(blank=True, default=list, help_text="[{title, url}] an AI answer was based on."),
         ),
     ]

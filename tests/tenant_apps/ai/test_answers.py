@@ -37,8 +37,9 @@ def _ask(capture, ticket, user, role, kind) -> AIResult:
     return result
 
 
-def test_an_engineer_gets_a_draft_from_the_whole_public_conversation(ticket, users, use_openai,
-                                                                     django_capture_on_commit_callbacks):  # fmt: skip
+def test_an_engineer_gets_a_draft_from_the_whole_public_conversation(
+    ticket, users, use_openai, django_capture_on_commit_callbacks
+):
     use_openai.reply_text = "Hello,\n\n1. Update GlobalProtect.\n2. <script>alert(1)</script> Reconnect.\n\nThanks"
     result = _ask(django_capture_on_commit_callbacks, ticket, users["engineer_acme"], "engineer", "draft")
     assert (result.state, result.provider, result.model, result.fallback_reason) == ("done", "openai", "gpt-test", "")
@@ -60,7 +61,10 @@ def test_gemini_drafts_carry_image_parts(ticket, users, use_gemini, django_captu
     request = use_gemini.requests[-1]
     assert "streamGenerateContent" in request["path"]
     parts = request["body"]["contents"][0]["parts"]
-    assert any("inlineData" in part and part["inlineData"].get("mimeType", part["inlineData"].get("mime_type")) == "image/png" for part in parts)
+    assert any(
+        "inlineData" in part and part["inlineData"].get("mimeType", part["inlineData"].get("mime_type")) == "image/png"
+        for part in parts
+    )
 
 
 def test_a_long_conversation_is_trimmed_keeping_the_ticket_and_the_newest_messages(
@@ -76,8 +80,9 @@ def test_a_long_conversation_is_trimmed_keeping_the_ticket_and_the_newest_messag
     assert "update 00" not in sent
 
 
-def test_a_draft_falls_back_offline_when_the_provider_is_down(ticket, users, use_openai,
-                                                              django_capture_on_commit_callbacks):  # fmt: skip
+def test_a_draft_falls_back_offline_when_the_provider_is_down(
+    ticket, users, use_openai, django_capture_on_commit_callbacks
+):
     use_openai.default = "500"
     result = _ask(django_capture_on_commit_callbacks, ticket, users["engineer_acme"], "engineer", "draft")
     assert (result.state, result.provider) == ("done", "offline")
@@ -162,8 +167,9 @@ def test_asking_twice_while_one_is_running_returns_the_running_one(ticket, users
     assert first.pk == second.pk and AIResult.objects.filter(kind="assistant").count() == 1
 
 
-def test_the_page_polls_a_pending_answer_and_shows_the_draft_when_done(ticket, users, use_openai,
-                                                                       django_capture_on_commit_callbacks):  # fmt: skip
+def test_the_page_polls_a_pending_answer_and_shows_the_draft_when_done(
+    ticket, users, use_openai, django_capture_on_commit_callbacks
+):
     connection.set_schema_to_public()
     client = http(ACME_HOST, users["engineer_acme"])
     response = client.post(f"/tickets/{ticket.number}/ai/draft/", HTTP_HX_REQUEST="true")

@@ -34,8 +34,9 @@ def _sent(server, index=-1) -> str:
     return json.dumps(server.requests[index]["body"])
 
 
-def test_openai_fills_category_and_priority_and_records_the_call(in_acme, users, use_openai,
-                                                                 django_capture_on_commit_callbacks):  # fmt: skip
+def test_openai_fills_category_and_priority_and_records_the_call(
+    in_acme, users, use_openai, django_capture_on_commit_callbacks
+):
     ticket = _create(django_capture_on_commit_callbacks, users["acme_staff"])
     assert (ticket.category.slug, ticket.priority) == ("network", "high")
     assert ticket.resolution_due is not None  # the SLA follows the priority the AI set
@@ -50,8 +51,9 @@ def test_openai_fills_category_and_priority_and_records_the_call(in_acme, users,
     assert (usage.calls, usage.tokens_in) == (1, 120)
 
 
-def test_openai_is_asked_for_structured_output_over_the_sites_categories(in_acme, users, use_openai,
-                                                                         django_capture_on_commit_callbacks):  # fmt: skip
+def test_openai_is_asked_for_structured_output_over_the_sites_categories(
+    in_acme, users, use_openai, django_capture_on_commit_callbacks
+):
     Category.objects.filter(slug="hardware").update(is_active=False)
     _create(django_capture_on_commit_callbacks, users["acme_staff"])
     body = use_openai.requests[-1]["body"]
@@ -83,15 +85,17 @@ def test_what_the_requester_chose_is_kept(in_acme, users, use_openai, django_cap
     assert TicketEvent.objects.get(ticket=ticket, kind="ai_triage").after == {"priority": "high"}
 
 
-def test_a_ticket_with_category_and_priority_costs_no_ai_call(in_acme, users, use_openai,
-                                                              django_capture_on_commit_callbacks):  # fmt: skip
+def test_a_ticket_with_category_and_priority_costs_no_ai_call(
+    in_acme, users, use_openai, django_capture_on_commit_callbacks
+):
     ticket = _create(django_capture_on_commit_callbacks, users["acme_staff"],
                      category=Category.objects.get(slug="email"), priority="low")  # fmt: skip
     assert use_openai.requests == [] and not AIResult.objects.filter(ticket=ticket).exists()
 
 
-def test_personal_data_and_secrets_are_redacted_before_they_leave(in_acme, users, use_openai,
-                                                                  django_capture_on_commit_callbacks):  # fmt: skip
+def test_personal_data_and_secrets_are_redacted_before_they_leave(
+    in_acme, users, use_openai, django_capture_on_commit_callbacks
+):
     description = (
         "<p>Call me on +44 20 7946 0958 or mail ben.ross@acme.example. My password is Hunter2!2026, "
         "the VPN token sk-live-8f7d6c5b4a3928171615141312</p>"
@@ -126,8 +130,9 @@ def test_a_429_is_retried_and_then_succeeds(in_acme, users, use_openai, django_c
         ("empty", 1, "openai failed: the model returned an empty answer"),
     ],
 )
-def test_a_failing_provider_falls_back_to_the_offline_model(in_acme, users, use_openai, behaviour, requests, reason,
-                                                            django_capture_on_commit_callbacks):  # fmt: skip
+def test_a_failing_provider_falls_back_to_the_offline_model(
+    in_acme, users, use_openai, behaviour, requests, reason, django_capture_on_commit_callbacks
+):
     use_openai.default = behaviour
     ticket = _create(django_capture_on_commit_callbacks, users["acme_staff"])
     assert len(use_openai.requests) == requests
@@ -144,8 +149,9 @@ def test_gemini_faults_fall_back_too(in_acme, users, use_gemini, django_capture_
     assert _result(ticket).fallback_reason == "gemini failed: Gemini answered HTTP 429"
 
 
-def test_an_unknown_category_or_a_low_confidence_is_not_trusted(in_acme, users, use_openai,
-                                                                django_capture_on_commit_callbacks):  # fmt: skip
+def test_an_unknown_category_or_a_low_confidence_is_not_trusted(
+    in_acme, users, use_openai, django_capture_on_commit_callbacks
+):
     use_openai.triage = triage_answer(category="finance")
     first = _create(django_capture_on_commit_callbacks, users["acme_staff"])
     assert _result(first).fallback_reason == "openai failed: the model chose an unknown category 'finance'"
@@ -155,8 +161,9 @@ def test_an_unknown_category_or_a_low_confidence_is_not_trusted(in_acme, users, 
     assert _result(second).provider == "offline" and '"confidence": 0.31' in _result(second).raw_output
 
 
-def test_prompt_injection_cannot_move_anything_but_category_and_priority(in_acme, users, use_openai,
-                                                                         django_capture_on_commit_callbacks):  # fmt: skip
+def test_prompt_injection_cannot_move_anything_but_category_and_priority(
+    in_acme, users, use_openai, django_capture_on_commit_callbacks
+):
     # The "model" obeys the injected text and adds fields of its own: they are ignored.
     use_openai.triage = json.dumps({
         "category_slug": "other", "priority": "urgent", "confidence": 0.99, "summary": "x",
@@ -187,16 +194,18 @@ def test_the_breaker_opens_after_five_failures_and_sends_the_next_tickets_offlin
     assert _result(ticket).fallback_reason == "openai failed: openai is paused after repeated failures"
 
 
-def test_a_site_that_keeps_its_data_offline_never_calls_out(in_acme, users, use_openai,
-                                                            django_capture_on_commit_callbacks):  # fmt: skip
+def test_a_site_that_keeps_its_data_offline_never_calls_out(
+    in_acme, users, use_openai, django_capture_on_commit_callbacks
+):
     AISettings.objects.update_or_create(pk=1, defaults={"keep_data_offline": True})
     ticket = _create(django_capture_on_commit_callbacks, users["acme_staff"])
     assert use_openai.requests == []
     assert _result(ticket).fallback_reason == "this site keeps its data off external AI providers"
 
 
-def test_a_site_over_its_monthly_quota_uses_the_offline_model(in_acme, users, use_openai,
-                                                              django_capture_on_commit_callbacks):  # fmt: skip
+def test_a_site_over_its_monthly_quota_uses_the_offline_model(
+    in_acme, users, use_openai, django_capture_on_commit_callbacks
+):
     quota = in_acme.plan.ai_token_quota
     usage_add(client_id=in_acme.pk, provider="openai", model="gpt-test", tokens_in=quota, tokens_out=1)
     ticket = _create(django_capture_on_commit_callbacks, users["acme_staff"])
@@ -204,16 +213,18 @@ def test_a_site_over_its_monthly_quota_uses_the_offline_model(in_acme, users, us
     assert _result(ticket).fallback_reason == f"the monthly AI quota is used ({quota + 1:,} of {quota:,} tokens)"
 
 
-def test_per_site_override_picks_another_provider_and_model(in_acme, users, use_openai, settings,
-                                                            django_capture_on_commit_callbacks):  # fmt: skip
+def test_per_site_override_picks_another_provider_and_model(
+    in_acme, users, use_openai, settings, django_capture_on_commit_callbacks
+):
     settings.GEMINI_API_KEY, settings.GEMINI_BASE_URL = "gm", use_openai.url
     AISettings.objects.update_or_create(pk=1, defaults={"provider": "gemini", "model": "gemini-site"})
     ticket = _create(django_capture_on_commit_callbacks, users["acme_staff"])
     assert (_result(ticket).provider, _result(ticket).model) == ("gemini", "gemini-site")
 
 
-def test_with_no_key_the_offline_model_answers_without_a_fallback_note(in_acme, users, offline_only,
-                                                                        django_capture_on_commit_callbacks):  # fmt: skip
+def test_with_no_key_the_offline_model_answers_without_a_fallback_note(
+    in_acme, users, offline_only, django_capture_on_commit_callbacks
+):
     ticket = _create(django_capture_on_commit_callbacks, users["acme_staff"], subject="Outlook keeps crashing")
     result = _result(ticket)
     assert (result.provider, result.fallback_reason) == ("offline", "")
@@ -227,8 +238,9 @@ def test_categorizing_twice_keeps_one_result(in_acme, users, offline_only, djang
     assert TicketEvent.objects.filter(ticket=ticket, kind="ai_triage").count() == 1
 
 
-def test_the_result_is_written_in_the_tickets_own_schema(in_acme, globex, users, offline_only,
-                                                         django_capture_on_commit_callbacks):  # fmt: skip
+def test_the_result_is_written_in_the_tickets_own_schema(
+    in_acme, globex, users, offline_only, django_capture_on_commit_callbacks
+):
     ticket = _create(django_capture_on_commit_callbacks, users["acme_staff"])
     assert AIResult.objects.filter(ticket=ticket).exists()
     connection.set_tenant(globex)

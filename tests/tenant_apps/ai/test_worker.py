@@ -66,7 +66,9 @@ def test_real_worker_categorizes_in_the_tickets_own_schema(acme, globex, users, 
         pk = committed(create)
         probe.control.purge()
         # What tenant_apps/ai/dispatch.py does after commit: the schema travels in the header.
-        probe.send_task("tenant_apps.ai.tasks.ai_categorize_task", args=[pk], headers={"_schema_name": acme.schema_name})
+        probe.send_task(
+            "tenant_apps.ai.tasks.ai_categorize_task", args=[pk], headers={"_schema_name": acme.schema_name}
+        )
         env = {
             **os.environ,
             "DATABASE_URL": database_url(connection.settings_dict),
