@@ -76,7 +76,7 @@ def configured_provider(ai: AISettings) -> str:
     return name
 
 
-def route_for(ai: AISettings | None = None) -> Route:
+def route_for(ai: AISettings | None = None, *, used: int | None = None) -> Route:
     ai = ai or ai_settings_get()
     name = configured_provider(ai)
     if name == "offline":
@@ -90,7 +90,7 @@ def route_for(ai: AISettings | None = None) -> Route:
     site = connection.tenant
     plan = getattr(site, "plan", None)
     if plan is not None:
-        used = tokens_used(site.pk)
+        used = tokens_used(site.pk) if used is None else used
         if used >= plan.ai_token_quota:
             return Route("offline", reason=f"the monthly AI quota is used ({used:,} of {plan.ai_token_quota:,} tokens)")
     return Route(name, ai.model)
@@ -102,7 +102,7 @@ def quota_status() -> dict:
     plan = getattr(site, "plan", None)
     quota = plan.ai_token_quota if plan else 0
     used = tokens_used(site.pk)
-    return {"used": used, "quota": quota, "over": bool(quota) and used >= quota, "route": route_for()}
+    return {"used": used, "quota": quota, "over": bool(quota) and used >= quota, "route": route_for(used=used)}
 
 
 def _site_examples() -> list[dict]:

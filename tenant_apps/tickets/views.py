@@ -13,6 +13,7 @@ from shared_apps.accounts.selectors import user_get, user_get_by_email
 from shared_apps.engineers.selectors import engineer_users_covering
 from shared_apps.tenancy.views import client_admin_required
 from tenant_apps.ai.selectors import ai_draft_model, ticket_ai_context
+from tenant_apps.ai.services import quota_status as ai_quota_status
 from tenant_apps.tickets import selectors, services
 from tenant_apps.tickets.charts import report_charts
 from tenant_apps.tickets.forms import (
@@ -253,7 +254,8 @@ def ticket_attachment(request, number: int, attachment_id: int):
 @client_admin_required
 def ticket_report(request):
     report = ticket_report_for(user=request.user, role=request.role)
-    return render(request, "tickets/report.html", {"report": report, "charts": report_charts(report)})
+    context = {"report": report, "charts": report_charts(report), "ai_usage": ai_quota_status()}
+    return render(request, "tickets/report.html", context)
 
 
 @client_admin_required

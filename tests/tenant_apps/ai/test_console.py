@@ -37,3 +37,16 @@ def test_nobody_else_reaches_the_ai_settings(acme, users):
 
 def test_an_unknown_site_is_a_404(users):
     assert http(ROOT, users["platform"]).get("/console/sites/nope/ai/").status_code == 404
+
+
+def test_client_admin_sees_why_the_site_is_on_the_offline_model(acme, users, settings):
+    from tests.conftest import ACME_HOST
+
+    settings.AI_PROVIDER, settings.OPENAI_API_KEY = "openai", "sk"
+    quota = acme.plan.ai_token_quota
+    admin = http(ACME_HOST, users["acme_admin"])
+    assert "Answers come from openai" in admin.get("/reports/").content.decode()
+    usage_add(client_id=acme.pk, provider="openai", model="gpt-x", tokens_in=quota, tokens_out=0)
+    page = admin.get("/reports/").content.decode()
+    assert f"{quota:,} of {quota:,} tokens" in page
+    assert "use the offline model because the monthly AI quota is used" in page

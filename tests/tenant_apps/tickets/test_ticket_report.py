@@ -279,7 +279,8 @@ def test_report_costs_the_same_queries_for_5_or_55_tickets(users, acme):
     _tickets(users, acme, 5)
     few = _count_queries(client, "/reports/")
     # search_path, session, user, role (engineer coverage, membership); the report: open tickets
-    # grouped, 30-day aggregates, opened per day, resolved per day
-    assert few == 9
+    # grouped, 30-day aggregates, opened per day, resolved per day; the AI card: site settings,
+    # plan, tokens used this month
+    assert few == 12
     _tickets(users, acme, 50)
     assert _count_queries(client, "/reports/") == few
