@@ -46,7 +46,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         # The demo's own invitations and ticket notifications are kept in memory, not printed or
         # sent: the people are invented. Everything done in the running site emails as usual.
-        with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+        # AI work runs inline here (not in background threads that would die with the command).
+        with override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend", AI_RUN_IN_THREAD=False,
+            AI_OFFLINE_STREAM_DELAY=0,
+        ):  # fmt: skip
             self._load()
         self._print(settings.DEMO_PASSWORD)
 
@@ -105,6 +109,19 @@ def _person(email: str, full_name: str, *, password: str) -> User:
     return user
 
 
+def _demo_ai(*, vpn, printer, starter, alice, ana, ben) -> None:
+    """The AI at work: the new tickets were categorized on creation (offline model unless a key is
+    set); an engineer reviews one, asks for a draft on another, and a requester asks the assistant."""
+    from tenant_apps.ai.models import AIResult
+    from tenant_apps.ai.services import answer_request, categorization_review
+
+    triage = AIResult.objects.filter(ticket=printer, kind="categorize").first()
+    if triage is not None:
+        categorization_review(ticket=printer, actor=ana, role="engineer", result=triage)
+    answer_request(ticket=vpn, actor=ben, role="engineer", kind="draft")
+    answer_request(ticket=starter, actor=alice, role="staff", kind="assistant")
+
+
 def _demo_tickets(sites) -> None:
     """A few conversations per site, created once (only while a site has no tickets)."""
     from django_tenants.utils import tenant_context
@@ -139,9 +156,10 @@ def _demo_tickets(sites) -> None:
                                    category=Category.objects.get(slug="hardware"))  # fmt: skip
             services.ticket_reply(ticket=printer, actor=ana, role="engineer", body="<p>Replaced the roller.</p>")
             services.ticket_transition(ticket=printer, actor=ana, role="engineer", new_status="resolved")
-            services.ticket_create(
+            starter = services.ticket_create(
                 requester=alice, subject="New starter needs an account", description="<p>Bob starts Monday.</p>"
             )
+            _demo_ai(vpn=vpn, printer=printer, starter=starter, alice=alice, ana=ana, ben=ben)
     with tenant_context(sites["globex"]):
         if not Ticket.objects.exists():
             gary = people["gary@globex.demo.test"]
