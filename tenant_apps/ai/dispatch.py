@@ -19,10 +19,12 @@ logger = logging.getLogger(__name__)
 
 def _in_thread(task, args: list, schema: str) -> None:
     def run():
-        from django_tenants.utils import schema_context
+        from django_tenants.utils import tenant_context
+
+        from shared_apps.tenancy.models import Client
 
         try:
-            with schema_context(schema):
+            with tenant_context(Client.objects.get(schema_name=schema)):
                 task.apply(args=args, headers={"_schema_name": schema})
         except Exception:
             logger.exception("AI task %s%s failed in %s", task.name, args, schema)
