@@ -74,6 +74,9 @@ def ticket_ai_context(request, ticket: Ticket, reply_form) -> dict:
         ).first()
     if context["ai_answer"] is None:
         context["ai_answer"] = answer_pending_for(ticket=ticket, user=request.user)
+    answer = context["ai_answer"]
+    if answer is not None and answer.kind == AIResult.Kind.ASSISTANT and answer.state == AIResult.State.DONE:
+        context["ai_answer"] = None  # it is a message in the thread now
     draft_id = request.GET.get("draft")
     answer = context["ai_answer"]
     if (draft_id and answer and str(answer.pk) == draft_id and answer.kind == AIResult.Kind.DRAFT

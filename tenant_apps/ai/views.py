@@ -57,12 +57,13 @@ def ai_answer(request, number: int, result_id: int):
     result = selectors.answer_get_for(ticket=ticket, user=request.user, result_id=result_id)
     if result.kind == AIResult.Kind.ASSISTANT and result.state == AIResult.State.DONE:
         # The answer is in the thread now: reload the page to show it where it belongs.
-        url = reverse("ticket_detail", args=[number]) + "#conversation-end"
+        # (HX-Refresh rather than HX-Redirect: a redirect to the same page that differs only by
+        # its #fragment would just scroll.)
         if request.htmx:
             response = HttpResponse(status=204)
-            response["HX-Redirect"] = url
+            response["HX-Refresh"] = "true"
             return response
-        return redirect(url)
+        return redirect(reverse("ticket_detail", args=[number]) + "#conversation-end")
     return render(request, "ai/_answer.html", {"result": result, "ticket": ticket})
 
 
