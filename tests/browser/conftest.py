@@ -195,3 +195,18 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+@pytest.fixture
+def second_page(browser, request):
+    """A second person: an own context (own cookies), at desktop width. Like `page`, a failing
+    test leaves its full-page screenshot in test-artifacts/."""
+    context = browser.new_context(viewport=DESKTOP)
+    context.set_default_timeout(10_000)
+    second = context.new_page()
+    yield second
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        second.screenshot(path=ARTIFACTS / f"FAILED-{request.node.name}-second.png", full_page=True)
+    context.close()

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_ticket_journey import EDITOR, login_on_site, second_page, shoot_both, type_rich_text  # noqa: F401
+from tests.browser.test_ticket_journey import EDITOR, login_on_site, shoot_both, type_rich_text
 from tests.conftest import CAST
 
 pytestmark = pytest.mark.browser

@@ -14,7 +14,6 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ARTIFACTS, DESKTOP
 from tests.conftest import CAST
 from tests.factories import PASSWORD
 
@@ -22,21 +21,6 @@ pytestmark = pytest.mark.browser
 
 EDITOR = ".ProseMirror[contenteditable=true]"
 ATTACHMENT_TEXT = "2024-05-02 08:01 paper jam in tray 2\n2024-05-02 08:03 paper jam in tray 2\n"
-
-
-@pytest.fixture
-def second_page(browser, request):
-    """A second person: an own context (own cookies), at desktop width. Like `page`, a failing
-    test leaves its full-page screenshot in test-artifacts/."""
-    context = browser.new_context(viewport=DESKTOP)
-    context.set_default_timeout(10_000)
-    second = context.new_page()
-    yield second
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        second.screenshot(path=ARTIFACTS / f"FAILED-{request.node.name}-second.png", full_page=True)
-    context.close()
 
 
 def login_on_site(page, live_url, subdomain: str, email: str, next_path: str = "/") -> None:
