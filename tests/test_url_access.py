@@ -39,6 +39,7 @@ SAMPLE_KWARGS = {
     "profile_id": "999999",
     "result_id": "1",
     "message_id": "1",
+    "user_id": "1",
 }
 
 
@@ -95,6 +96,11 @@ TENANT_EXPECT = {
     # Client admins only; other members know the site, so 403 rather than 404.
     "ticket_report": {"acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
     "sla_settings": {"acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
+    # Profiles: one's own page; avatars only through the site (nobody has one in this database).
+    "profile": {},
+    "profile_avatar": {"*": 405},
+    "profile_avatar_remove": {"*": 405},
+    "person_avatar": {"*": 404},
 }
 ALWAYS_OPEN = ("/healthz",)
 ANONYMOUS_OPEN = ("/accounts/", "/invite/")
