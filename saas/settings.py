@@ -30,6 +30,7 @@ SHARED_APPS = [
     "shared_apps.accounts",
     "shared_apps.engineers",
     "shared_apps.billing",
+    "shared_apps.feedback",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",

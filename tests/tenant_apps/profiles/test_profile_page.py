@@ -128,6 +128,7 @@ def test_profile_page_queries_are_few_and_warm_pages_pay_nothing_for_the_timezon
     client.get("/profile/")
     with CaptureQueriesContext(connection) as captured:
         assert client.get("/profile/").status_code == 200
-    # session, user, role (membership), profile; the timezone and avatar come from the cache
-    assert len(captured.captured_queries) <= 6, [q["sql"] for q in captured.captured_queries]
+    # search_path, session, user, role (engineer check + membership), the profile for the form;
+    # the timezone and the avatar come from the cached person card
+    assert len(captured.captured_queries) == 6, [q["sql"] for q in captured.captured_queries]
     assert len([q for q in captured.captured_queries if "profiles_profile" in q["sql"]]) == 1  # the form's

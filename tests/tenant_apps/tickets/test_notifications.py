@@ -121,5 +121,9 @@ def test_preferences_page(users, acme):
     from tenant_apps.profiles.models import Profile
 
     assert set(Profile.objects.get(user=users["acme_staff"]).notifications_off) == {
-        "new_ticket", "reply", "sla_breach", "review_request", "low_rating"
+        "new_ticket",
+        "reply",
+        "sla_breach",
+        "review_request",
+        "low_rating",
     }
