@@ -6,22 +6,18 @@ from dataclasses import dataclass
 from tenant_apps.reviews.selectors import CsatReport
 from tenant_apps.tickets.charts import BAR_HEIGHT, BAR_LABEL_Y, BAR_ROW, BAR_WIDTH, BAR_Y, Bar, BarChart
 
-MONTH_SLOT = 30
+MONTH_SLOT = 30  # the plot is stretched to the card's width; its labels are HTML (no tiny text)
 MONTH_PLOT = 100  # height of the 0-100 % area
-MONTH_TOP = 16  # room for the value above a full column
-MONTH_BOTTOM = 30  # room for the month and count labels
 
 
 @dataclass(frozen=True)
 class MonthColumn:
     label: str
-    value: str
+    share: int | None
     count: int
-    x: float
     bar_x: float
     bar_y: float
     bar_height: float
-    value_y: float
     tone: str
     tooltip: str
 
@@ -32,7 +28,6 @@ class MonthChart:
     columns: list[MonthColumn]
     width: int
     height: int
-    plot_bottom: int
     mid_y: float
     bar_width: float
 
@@ -50,18 +45,15 @@ def month_chart(report: CsatReport) -> MonthChart:
         share = month.csat.share
         height = round(MONTH_PLOT * (share or 0) / 100, 1)
         x = index * MONTH_SLOT
-        bar_y = MONTH_TOP + MONTH_PLOT - height
         label = f"{month.month:%b}"
         columns.append(
             MonthColumn(
                 label=label,
-                value=month.csat.share_text,
+                share=share,
                 count=month.csat.total,
-                x=x + MONTH_SLOT / 2,
                 bar_x=round(x + (MONTH_SLOT - bar_width) / 2, 1),
-                bar_y=bar_y,
-                bar_height=height if share else (1 if share == 0 else 0),
-                value_y=bar_y - 4,
+                bar_y=round(MONTH_PLOT - max(height, 1 if share == 0 else 0), 1),
+                bar_height=height if share else (1 if share == 0 else 0),  # 0 %: a sliver, not nothing
                 tone=_tone(share),
                 tooltip=f"{month.month:%B %Y}: "
                 + (f"{share}% satisfied of {month.csat.total}" if month.csat.total else "no ratings"),
@@ -78,9 +70,8 @@ def month_chart(report: CsatReport) -> MonthChart:
         summary=summary,
         columns=columns,
         width=width,
-        height=MONTH_TOP + MONTH_PLOT + MONTH_BOTTOM,
-        plot_bottom=MONTH_TOP + MONTH_PLOT,
-        mid_y=MONTH_TOP + MONTH_PLOT / 2,
+        height=MONTH_PLOT,
+        mid_y=MONTH_PLOT / 2,
         bar_width=round(bar_width, 1),
     )
 

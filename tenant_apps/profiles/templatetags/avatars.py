@@ -30,7 +30,7 @@ def avatar(person, size: int = 28):
     if card.avatar_version:
         url = reverse("person_avatar", args=[person.pk])
         return format_html(
-            '<img class="avatar avatar-{}" src="{}?v={}" width="{}" height="{}" alt="" loading="lazy">',
+            '<img class="avatar avatar-{}" src="{}?v={}" width="{}" height="{}" alt="">',
             size, url, card.avatar_version, size, size,
         )  # fmt: skip
     return format_html(
