@@ -40,6 +40,28 @@ def review_index_sync(review) -> None:
     )
 
 
+def review_index_differences(*, client) -> list[str]:
+    """What differs between a site's reviews and their index rows (empty when they agree)."""
+    from django_tenants.utils import tenant_context
+
+    from tenant_apps.reviews.models import Review
+
+    with tenant_context(client):
+        expected = {
+            r.pk: review_index_row(r, client_id=client.pk)
+            for r in Review.objects.select_related("ticket", "ticket__category")
+        }
+    actual = {row.review_pk: row for row in ReviewIndex.objects.filter(client=client)}
+    problems = [f"{client.subdomain}: review {pk} has no index row" for pk in expected.keys() - actual.keys()]
+    problems += [f"{client.subdomain}: index row for missing review {pk}" for pk in actual.keys() - expected.keys()]
+    for pk in expected.keys() & actual.keys():
+        for field in INDEXED_FIELDS:
+            want, have = getattr(expected[pk], field), getattr(actual[pk], field)
+            if want != have:
+                problems.append(f"{client.subdomain}: review {pk} {field}: index {have!r}, review {want!r}")
+    return problems
+
+
 def quarter_of(moment) -> str:
     day = timezone.localdate(moment)
     return f"{day.year}-Q{(day.month - 1) // 3 + 1}"

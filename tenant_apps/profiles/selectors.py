@@ -10,7 +10,9 @@ from django.db import connection
 
 from tenant_apps.profiles.models import Profile
 
-CARD_SECONDS = 3600
+# Writes drop the entry at once in a shared cache (REDIS_URL); with the per-process local-memory
+# cache, other processes may show the old timezone or picture for up to this long.
+CARD_SECONDS = 300
 
 
 @dataclass(frozen=True)

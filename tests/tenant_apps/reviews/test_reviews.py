@@ -9,7 +9,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from shared_apps.feedback.models import ReviewIndex
-from shared_apps.feedback.services import review_index_row
+from shared_apps.feedback.services import review_index_differences, review_index_row
 from tenant_apps.profiles.services import notification_preferences_set
 from tenant_apps.reviews.models import Review
 from tenant_apps.reviews.services import review_submit
@@ -175,3 +175,16 @@ def test_index_rows_never_mix_sites(acme, globex, users, resolve):
     g = resolve(globex)
     review_submit(ticket=g, actor=users["globex_staff"], rating=2)
     assert sorted(ReviewIndex.objects.values_list("client__subdomain", "rating")) == [("acme", 4), ("globex", 2)]
+
+
+def test_index_agrees_with_the_sites_after_many_writes_and_spots_drift(acme, globex, users, resolve):
+    for n in range(4):
+        ticket = resolve(acme, subject=f"T{n}")
+        review_submit(ticket=ticket, actor=users["acme_staff"], rating=1 + n, comment=f"c{n}")
+        review_submit(ticket=ticket, actor=users["acme_staff"], rating=5 - n)
+    review_submit(ticket=resolve(globex), actor=users["globex_staff"], rating=3)
+    connection.set_schema_to_public()
+    assert review_index_differences(client=acme) == [] and review_index_differences(client=globex) == []
+    row = ReviewIndex.objects.filter(client=acme).first()
+    ReviewIndex.objects.filter(pk=row.pk).update(rating=1 if row.rating != 1 else 2)
+    assert [p for p in review_index_differences(client=acme) if "rating: index" in p] != []
