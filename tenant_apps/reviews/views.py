@@ -39,12 +39,14 @@ def ticket_review(request, number: int):
         else:
             messages.success(request, "Thank you for your rating.")
             return redirect("ticket_detail", number=number)
+    editable_until = review_editable_until(review) if review else None
     context = {
         "ticket": ticket,
         "review": review,
         "form": form,
-        "can_rate": review is None and review_can_rate(ticket=ticket, user=request.user),
-        "editable_until": review_editable_until(review) if review else None,
+        "editable": (review is None and review_can_rate(ticket=ticket, user=request.user))
+        or (review is not None and timezone.now() <= editable_until),
+        "editable_until": editable_until,
     }
     return render(request, "reviews/review.html", context, status=400 if form.errors else 200)
 

@@ -187,3 +187,19 @@ def test_client_admin_leaves_one_service_review_per_quarter(acme, globex, users)
         http(GLOBEX_HOST, users["acme_admin"]).post("/service-review/", {"rating": "1", "body": "x"}).status_code == 404
     )
     assert ServiceReview.objects.count() == 1
+
+
+def test_after_7_days_the_review_page_shows_the_rating_without_a_form(acme, users, resolve):
+    from datetime import timedelta
+
+    ticket = resolve(acme)
+    review = review_submit(ticket=ticket, actor=users["acme_staff"], rating=4, comment="Good")
+    Review.objects.filter(pk=review.pk).update(created_at=timezone.now() - timedelta(days=8))
+    connection.set_schema_to_public()
+    staff = http(ACME_HOST, users["acme_staff"])
+    page = staff.get(f"/tickets/{ticket.number}/review/").content.decode()
+    assert "You rated it <strong>4/5</strong>" in page and 'name="rating"' not in page
+    response = staff.post(f"/tickets/{ticket.number}/review/", {"rating": "1"})
+    assert response.status_code == 400 and "this one was given on" in response.content.decode()
+    connection.set_tenant(acme)
+    assert Review.objects.get().rating == 4
