@@ -30,6 +30,7 @@ SHARED_APPS = [
     "shared_apps.accounts",
     "shared_apps.engineers",
     "shared_apps.billing",
+    "shared_apps.feedback",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -80,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "shared_apps.tenancy.middleware.TenantAccessMiddleware",
+    "tenant_apps.profiles.middleware.TimezoneMiddleware",  # after the role is known
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",

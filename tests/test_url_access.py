@@ -39,6 +39,7 @@ SAMPLE_KWARGS = {
     "profile_id": "999999",
     "result_id": "1",
     "message_id": "1",
+    "user_id": "1",
 }
 
 
@@ -95,6 +96,15 @@ TENANT_EXPECT = {
     # Client admins only; other members know the site, so 403 rather than 404.
     "ticket_report": {"acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
     "sla_settings": {"acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
+    # Profiles: one's own page; avatars only through the site (nobody has one in this database).
+    "profile": {},
+    "profile_avatar": {"*": 405},
+    "profile_avatar_remove": {"*": 405},
+    "person_avatar": {"*": 404},
+    # Reviews: a missing ticket is 404; satisfaction pages are for client admins.
+    "ticket_review": {"*": 404},
+    "csat_report": {"acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
+    "service_review": {"acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
 }
 ALWAYS_OPEN = ("/healthz",)
 ANONYMOUS_OPEN = ("/accounts/", "/invite/")
@@ -118,6 +128,8 @@ PUBLIC_EXPECT = {
     "console_site_reactivate": {"*": 404, "platform": 405, "anonymous": "login"},
     "console_site_delete": {"*": 404, "platform": 200, "anonymous": "login"},
     "console_site_ai": {"*": 404, "platform": 200, "anonymous": "login"},
+    "my_ratings": {"*": 404, "engineer_all": 200, "engineer_acme": 200, "anonymous": "login"},
+    "console_satisfaction": {"*": 404, "platform": 200, "anonymous": "login"},
 }
 
 

@@ -23,6 +23,7 @@ from django.utils import timezone
 from shared_apps.engineers.assignment import assignment_choose, assignment_record
 from shared_apps.engineers.ticket_index import current_client_id, ticket_index_sync, time_entry_index_add
 from tenant_apps.ai.dispatch import ai_categorize_after_commit
+from tenant_apps.reviews.notifications import ticket_status_changed
 from tenant_apps.tickets.attachments import CheckedUpload, uploads_check
 from tenant_apps.tickets.models import (
     Attachment,
@@ -73,6 +74,8 @@ def _event(ticket: Ticket, *, actor, kind: str, before: dict | None = None, afte
     ticket_index_sync([ticket])
     if kind in NOTIFIED_EVENTS:
         ticket_event_notify_after_commit(event.pk)
+    if kind == "status":  # resolved: ask the requester to rate it (reviews/notifications.py)
+        ticket_status_changed(ticket, new_status=ticket.status)
     return event
 
 

@@ -120,4 +120,10 @@ def test_preferences_page(users, acme):
     connection.set_tenant(acme)
     from tenant_apps.profiles.models import Profile
 
-    assert set(Profile.objects.get(user=users["acme_staff"]).notifications_off) == {"new_ticket", "reply", "sla_breach"}
+    assert set(Profile.objects.get(user=users["acme_staff"]).notifications_off) == {
+        "new_ticket",
+        "reply",
+        "sla_breach",
+        "review_request",
+        "low_rating",
+    }

@@ -14,6 +14,7 @@ from shared_apps.tenancy.links import root_url, site_url
 from shared_apps.tenancy.models import Client
 from shared_apps.tenancy.provisioning import provision_site
 from shared_apps.tenancy.services import membership_grant
+from tenant_apps.reviews.demo import demo_profiles_and_reviews
 
 SITES = [
     (
@@ -82,6 +83,7 @@ class Command(BaseCommand):
             )
             profile.sites.set([sites[sub] for sub in covered])
         _demo_tickets(sites)
+        demo_profiles_and_reviews(sites, {user.email: user for user in User.objects.all()})
         for site in sites.values():  # data loaded before the index existed gets its rows
             ticket_index_rebuild(client=site)
 
