@@ -223,6 +223,7 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = SITE_SCHEME
 ALLAUTH_TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "TenantDesk"
+MFA_TOTP_TOLERANCE = 1  # accept the neighbouring 30 s window: phone clocks drift, requests can straddle a window
 SOCIALACCOUNT_PROVIDERS: dict = {}
 GUARDIAN_RAISE_403 = False
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row (our user model has no username)
