@@ -200,11 +200,11 @@ def invoice_draft_lines(
     if segments and tokens:
         quota = _whole(sum(Decimal(seg.plan.ai_token_quota) * seg.days / dim for seg in segments))
         if tokens > quota:
-            plan = segments[-1].plan
+            plan, span = segments[-1].plan, _span(segments[0].start, segments[-1].end, dim)
             lines.append(
                 DraftLine(
                     kind=InvoiceLine.Kind.AI,
-                    description=f"AI tokens beyond the monthly quota, {_span(segments[0].start, segments[-1].end, dim)}",
+                    description=f"AI tokens beyond the monthly quota, {span}",
                     detail=f"{tokens:,} tokens used with external providers, {quota:,} included",
                     plan=plan,
                     starts_on=segments[0].start,

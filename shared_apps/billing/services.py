@@ -50,12 +50,13 @@ def subscription_start(
 ) -> Subscription:
     """The site's subscription and its first plan record (called when a site is provisioned)."""
     started_on = started_on or timezone.localdate()
+    in_trial = trial_ends_on is not None and trial_ends_on > started_on
     subscription = Subscription.objects.create(
         client=client,
         plan=plan,
         started_on=started_on,
         trial_ends_on=trial_ends_on,
-        status=Subscription.Status.TRIAL if trial_ends_on and trial_ends_on > started_on else Subscription.Status.ACTIVE,
+        status=Subscription.Status.TRIAL if in_trial else Subscription.Status.ACTIVE,
     )
     SubscriptionChange.objects.create(subscription=subscription, plan=plan, effective_on=started_on, changed_by=by)
     if client.plan_id != plan.pk:

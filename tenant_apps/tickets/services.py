@@ -462,9 +462,7 @@ def _time_entry_unlocked_check(entry: TimeEntry):
 
 
 @transaction.atomic
-def time_entry_update(
-    *, entry: TimeEntry, actor, role: str, minutes: int, billable: bool, note: str = ""
-) -> TimeEntry:
+def time_entry_update(*, entry: TimeEntry, actor, role: str, minutes: int, billable: bool, note: str = "") -> TimeEntry:
     """Correct a time entry (its engineer only), unless it has been invoiced."""
     if role != ENGINEER or entry.engineer_id != actor.pk:
         raise PermissionDenied("Only the engineer who logged the time changes it.")

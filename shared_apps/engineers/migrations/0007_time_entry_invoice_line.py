@@ -6,22 +6,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0003_billing_subscriptions_invoices'),
-        ('engineers', '0006_open_ticket_partial_indexes'),
-        ('tenancy', '0002_public_site'),
+        ("billing", "0003_billing_subscriptions_invoices"),
+        ("engineers", "0006_open_ticket_partial_indexes"),
+        ("tenancy", "0002_public_site"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='timeentryindex',
-            name='invoice_line',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='time_entries', to='billing.invoiceline'),
+            model_name="timeentryindex",
+            name="invoice_line",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="time_entries",
+                to="billing.invoiceline",
+            ),
         ),
         migrations.AddIndex(
-            model_name='timeentryindex',
-            index=models.Index(condition=models.Q(('billable', True), ('invoice_line__isnull', True)), fields=['client', 'work_date'], name='time_index_unbilled'),
+            model_name="timeentryindex",
+            index=models.Index(
+                condition=models.Q(("billable", True), ("invoice_line__isnull", True)),
+                fields=["client", "work_date"],
+                name="time_index_unbilled",
+            ),
         ),
     ]

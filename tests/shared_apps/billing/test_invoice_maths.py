@@ -69,7 +69,8 @@ def test_mid_month_plan_change_is_pro_rata(acme, users, business, platform_admin
     ]
     assert invoice.total == Decimal("629.00")
     # The history that makes the maths reproducible is stored.
-    assert list(SubscriptionChange.objects.filter(subscription=subscription).values_list("plan__slug", "effective_on")) == [
+    history = SubscriptionChange.objects.filter(subscription=subscription)
+    assert list(history.values_list("plan__slug", "effective_on")) == [
         ("business", dt.date(2026, 1, 1)),
         ("premium", dt.date(2026, 10, 11)),
     ]
@@ -98,8 +99,12 @@ def test_each_line_is_rounded_once_half_up():
     assert line_amount(7, Decimal("100.00"), 60) == Decimal("11.67")
     plan = plan_make("odd", monthly_fee=Decimal("99.99"))
     (fee,) = invoice_draft_lines(
-        segments=plan_segments([(dt.date(2026, 1, 1), plan)], period_start=OCT, period_end=dt.date(2026, 10, 31),
-                               started_on=dt.date(2026, 10, 17)),  # fmt: skip
+        segments=plan_segments(
+            [(dt.date(2026, 1, 1), plan)],
+            period_start=OCT,
+            period_end=dt.date(2026, 10, 31),
+            started_on=dt.date(2026, 10, 17),
+        ),  # fmt: skip
         period_start=OCT,
         period_end=dt.date(2026, 10, 31),
         entries=[],
