@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from shared_apps.billing.models import Plan
@@ -44,12 +45,15 @@ def site_plan(client) -> Plan | None:
 def seat_use(client, *, ignore_email: str = "") -> SeatUse:
     from shared_apps.tenancy.models import Invitation, Membership
 
-    active = Membership.objects.filter(client_id=client.pk, is_active=True).count()
-    invited = (
-        Invitation.objects.filter(client_id=client.pk, accepted_at__isnull=True, expires_at__gt=timezone.now())
-        .exclude(email__iexact=ignore_email or "\x00")
-        .count()
-    )
+    members = Membership.objects.filter(client_id=client.pk, is_active=True)
+    active = members.count()
+    # An invitation to someone who is a member already (they joined another way) holds no seat.
+    invitations = Invitation.objects.filter(
+        client_id=client.pk, accepted_at__isnull=True, expires_at__gt=timezone.now()
+    ).exclude(email__in=members.annotate(email=Lower("user__email")).values("email"))
+    if ignore_email:
+        invitations = invitations.exclude(email__iexact=ignore_email)
+    invited = invitations.count()
     return SeatUse(plan=site_plan(client), active=active, invited=invited)
 
 
