@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("tenant_apps.tickets.urls")),
     path("", include("tenant_apps.profiles.urls")),
     path("", include("tenant_apps.ai.urls")),
+    path("", include("shared_apps.billing.urls")),
 ]

@@ -39,6 +39,7 @@ SAMPLE_KWARGS = {
     "profile_id": "999999",
     "result_id": "1",
     "message_id": "1",
+    "line_id": "1",
 }
 
 
@@ -95,6 +96,12 @@ TENANT_EXPECT = {
     # Client admins only; other members know the site, so 403 rather than 404.
     "ticket_report": {"acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
     "sla_settings": {"acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
+    # Billing: client admins only (no invoice "1" exists; real ones in tests/shared_apps/billing).
+    "billing_home": {"acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
+    "billing_invoice": {"*": 404, "acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
+    "billing_invoice_pdf": {"*": 404, "acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
+    "billing_invoice_csv": {"*": 404, "acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
+    "billing_invoice_line": {"*": 404, "acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
 }
 ALWAYS_OPEN = ("/healthz",)
 ANONYMOUS_OPEN = ("/accounts/", "/invite/")
@@ -118,6 +125,17 @@ PUBLIC_EXPECT = {
     "console_site_reactivate": {"*": 404, "platform": 405, "anonymous": "login"},
     "console_site_delete": {"*": 404, "platform": 200, "anonymous": "login"},
     "console_site_ai": {"*": 404, "platform": 200, "anonymous": "login"},
+    "billing_overview": {"*": 404, "platform": 200, "anonymous": "login"},
+    "billing_invoice_list": {"*": 404, "platform": 200, "anonymous": "login"},
+    "console_invoice": {"*": 404, "anonymous": "login"},  # no invoice "1"
+    "console_invoice_pdf": {"*": 404, "anonymous": "login"},
+    "console_invoice_csv": {"*": 404, "anonymous": "login"},
+    "console_invoice_line": {"*": 404, "anonymous": "login"},
+    "console_invoice_paid": {"*": 404, "platform": 405, "anonymous": "login"},
+    "billing_plans": {"*": 404, "platform": 200, "anonymous": "login"},
+    "billing_plan_edit": {"*": 404, "platform": 200, "anonymous": "login"},  # plan 1: the world's
+    "billing_subscriptions": {"*": 404, "platform": 200, "anonymous": "login"},
+    "billing_subscription_edit": {"*": 404, "platform": 200, "anonymous": "login"},
 }
 
 

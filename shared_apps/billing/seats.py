@@ -42,7 +42,11 @@ def site_plan(client) -> Plan | None:
     return Plan.objects.filter(pk=client.plan_id).first() if client.plan_id else None
 
 
-def seat_use(client, *, ignore_email: str = "") -> SeatUse:
+_UNSET = object()
+
+
+def seat_use(client, *, ignore_email: str = "", plan=_UNSET) -> SeatUse:
+    """Seats of `client` (pass `plan` when the caller has it, to save a query)."""
     from shared_apps.tenancy.models import Invitation, Membership
 
     members = Membership.objects.filter(client_id=client.pk, is_active=True)
@@ -54,7 +58,7 @@ def seat_use(client, *, ignore_email: str = "") -> SeatUse:
     if ignore_email:
         invitations = invitations.exclude(email__iexact=ignore_email)
     invited = invitations.count()
-    return SeatUse(plan=site_plan(client), active=active, invited=invited)
+    return SeatUse(plan=site_plan(client) if plan is _UNSET else plan, active=active, invited=invited)
 
 
 def seat_take_check(client, *, email: str = "") -> None:
