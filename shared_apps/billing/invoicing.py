@@ -249,19 +249,24 @@ class RunResult:
     nothing_to_bill: int = 0
 
 
-def invoice_run(*, month: dt.date, today: dt.date | None = None, send: bool = True) -> RunResult:
-    """Issue the invoices of `month` for every subscribed site that has none yet. Safe to run
-    again, also concurrently: a site invoiced already is skipped (and the unique constraint stops
-    a race), so nothing is ever duplicated."""
+def invoice_run(
+    *, month: dt.date, today: dt.date | None = None, send: bool = True, client_ids: list[int] | None = None
+) -> RunResult:
+    """Issue the invoices of `month` for every subscribed site (or those of `client_ids`) that
+    has none yet. Safe to run again, also concurrently: a site invoiced already is skipped (and
+    the unique constraint stops a race), so nothing is ever duplicated."""
     today = today or timezone.localdate()
     period_start, period_end = month_bounds(month)
     result = RunResult(month=period_start)
-    subscriptions = list(
+    subscriptions = (
         Subscription.objects.select_related("client")
         .filter(client__subdomain__isnull=False, started_on__lte=period_end)
         .exclude(cancelled_on__lte=period_start)
         .order_by("client_id")
     )
+    if client_ids is not None:
+        subscriptions = subscriptions.filter(client_id__in=client_ids)
+    subscriptions = list(subscriptions)
     done = set(Invoice.objects.filter(period_start=period_start).values_list("client_id", flat=True))
     changes: dict[int, list[tuple[dt.date, Plan]]] = defaultdict(list)
     for change in SubscriptionChange.objects.select_related("plan").filter(
