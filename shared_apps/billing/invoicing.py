@@ -128,6 +128,11 @@ class DraftLine:
     def amount(self) -> Decimal:
         return line_amount(self.quantity, self.unit_price, self.divisor)
 
+    def fields(self) -> dict:
+        names = ("kind", "description", "detail", "plan", "starts_on", "ends_on", "quantity", "unit", "unit_price",
+                 "price_per", "divisor")  # fmt: skip
+        return {name: getattr(self, name) for name in names}
+
 
 def _span(start: dt.date, end: dt.date, days_in_month: int) -> str:
     if start.day == 1 and end.day == days_in_month:
@@ -222,23 +227,26 @@ def invoice_draft_lines(
 # --- numbering ---------------------------------------------------------------------------------
 
 
-def invoice_number_take(year: int) -> int:
-    """The next number of `year`: one upsert that also locks the year's counter row until the
-    caller's transaction ends (so no gap, no duplicate; a rollback returns the number)."""
+def invoice_number_take(year: int, count: int = 1) -> int:
+    """Take `count` consecutive numbers of `year` and return the last one: one upsert that also
+    locks the year's counter row until the caller's transaction ends (so no gap, no duplicate;
+    a rollback returns the numbers)."""
     table = InvoiceCounter._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            INSERT INTO public.{table} (year, last) VALUES (%s, 1)
-            ON CONFLICT (year) DO UPDATE SET last = {table}.last + 1
+            INSERT INTO public.{table} (year, last) VALUES (%s, %s)
+            ON CONFLICT (year) DO UPDATE SET last = {table}.last + EXCLUDED.last
             RETURNING last
             """,
-            [year],
+            [year, count],
         )
         return cursor.fetchone()[0]
 
 
 # --- the run -----------------------------------------------------------------------------------
+
+BATCH = 100  # sites per transaction
 
 
 @dataclass
@@ -249,12 +257,24 @@ class RunResult:
     nothing_to_bill: int = 0
 
 
+@dataclass
+class SiteBill:
+    """What the run knows about one site before its invoice is made."""
+
+    subscription: Subscription
+    changes: list[tuple[dt.date, Plan]]
+    tokens: int
+
+
 def invoice_run(
     *, month: dt.date, today: dt.date | None = None, send: bool = True, client_ids: list[int] | None = None
 ) -> RunResult:
     """Issue the invoices of `month` for every subscribed site (or those of `client_ids`) that
     has none yet. Safe to run again, also concurrently: a site invoiced already is skipped (and
-    the unique constraint stops a race), so nothing is ever duplicated."""
+    the unique constraint stops a race), so nothing is ever duplicated.
+
+    Sites go in batches of `BATCH`, each batch one transaction of a handful of queries; should a
+    batch meet an invoice another run just issued, it is redone site by site."""
     today = today or timezone.localdate()
     period_start, period_end = month_bounds(month)
     result = RunResult(month=period_start)
@@ -268,87 +288,124 @@ def invoice_run(
         subscriptions = subscriptions.filter(client_id__in=client_ids)
     subscriptions = list(subscriptions)
     done = set(Invoice.objects.filter(period_start=period_start).values_list("client_id", flat=True))
+    todo = [s for s in subscriptions if s.client_id not in done]
+    result.already = len(subscriptions) - len(todo)
     changes: dict[int, list[tuple[dt.date, Plan]]] = defaultdict(list)
     for change in SubscriptionChange.objects.select_related("plan").filter(
-        subscription__in=[s.pk for s in subscriptions if s.client_id not in done], effective_on__lte=period_end
+        subscription__in=[s.pk for s in todo], effective_on__lte=period_end
     ):
         changes[change.subscription_id].append((change.effective_on, change.plan))
     tokens = dict(
-        UsageRecord.objects.filter(month=period_start)
+        UsageRecord.objects.filter(month=period_start, client_id__in=[s.client_id for s in todo])
         .exclude(provider="offline")
         .values("client_id")
         .annotate(total=Sum(F("tokens_in") + F("tokens_out")))
         .values_list("client_id", "total")
     )
-    for subscription in subscriptions:
-        if subscription.client_id in done:
-            result.already += 1
-            continue
+    bills = [
+        SiteBill(s, changes.get(s.pk) or [(s.started_on, s.plan)], int(tokens.get(s.client_id) or 0)) for s in todo
+    ]
+    raced = 0
+    for start in range(0, len(bills), BATCH):
+        batch = bills[start : start + BATCH]
+        period = {"period_start": period_start, "period_end": period_end, "today": today, "send": send}
         try:
-            invoice = invoice_issue(
-                subscription=subscription,
-                changes=changes.get(subscription.pk) or [(subscription.started_on, subscription.plan)],
-                period_start=period_start,
-                period_end=period_end,
-                tokens=int(tokens.get(subscription.client_id) or 0),
-                today=today,
-                send=send,
-            )
-        except IntegrityError:  # another run issued this site's invoice meanwhile
-            result.already += 1
-            continue
-        if invoice is None:
-            result.nothing_to_bill += 1
-        else:
-            result.issued.append(invoice)
+            result.issued += invoice_issue(bills=batch, **period)
+        except IntegrityError:  # another run issued one of these meanwhile: one by one
+            for bill in batch:
+                try:
+                    result.issued += invoice_issue(bills=[bill], **period)
+                except IntegrityError:
+                    raced += 1
+    result.already += raced
+    result.nothing_to_bill = len(bills) - len(result.issued) - raced
     return result
 
 
 @transaction.atomic
 def invoice_issue(
-    *,
-    subscription: Subscription,
-    changes: list[tuple[dt.date, Plan]],
-    period_start: dt.date,
-    period_end: dt.date,
-    tokens: int,
-    today: dt.date,
-    send: bool = True,
-) -> Invoice | None:
-    """One site's invoice for one month, all or nothing. The site's unbilled entries are locked
-    (FOR UPDATE) while they are read, so an engineer's edit waits or is refused afterwards."""
+    *, bills: list[SiteBill], period_start: dt.date, period_end: dt.date, today: dt.date, send: bool = True
+) -> list[Invoice]:
+    """The invoices of `bills`' sites for one month, all or nothing, in five queries whatever the
+    number of sites. The sites' unbilled entries are locked (FOR UPDATE) while they are read, so
+    an engineer's edit waits, and is refused once the entry is on an invoice."""
     from shared_apps.engineers.models import TimeEntryIndex
 
-    client = subscription.client
-    segments = plan_segments(
-        changes,
-        period_start=period_start,
-        period_end=period_end,
-        started_on=subscription.started_on,
-        cancelled_on=subscription.cancelled_on,
-    )
-    if not segments:
-        return None
+    entries: dict[int, list[Entry]] = defaultdict(list)
     rows = (
         TimeEntryIndex.objects.select_for_update()
-        .filter(client_id=client.pk, billable=True, invoice_line__isnull=True, work_date__lte=period_end)
-        .values_list("pk", "minutes", "work_date", "ticket_number")
+        .filter(
+            client_id__in=[bill.subscription.client_id for bill in bills],
+            billable=True,
+            invoice_line__isnull=True,
+            work_date__lte=period_end,
+        )
+        .values_list("client_id", "pk", "minutes", "work_date", "ticket_number")
     )
-    entries = [Entry(*row) for row in rows]
-    drafts = invoice_draft_lines(
-        segments=segments,
-        period_start=period_start,
-        period_end=period_end,
-        entries=entries,
-        tokens=tokens,
-        trial_ends_on=subscription.trial_ends_on,
-    )
-    if not drafts:
-        return None
-    total = sum((draft.amount for draft in drafts), Decimal("0.00"))
+    for client_id, *values in rows:
+        entries[client_id].append(Entry(*values))
+    drafted: list[tuple[SiteBill, list[Segment], list[DraftLine]]] = []
+    for bill in bills:
+        sub = bill.subscription
+        segments = plan_segments(
+            bill.changes,
+            period_start=period_start,
+            period_end=period_end,
+            started_on=sub.started_on,
+            cancelled_on=sub.cancelled_on,
+        )
+        drafts = invoice_draft_lines(
+            segments=segments,
+            period_start=period_start,
+            period_end=period_end,
+            entries=entries.get(sub.client_id, []) if segments else [],
+            tokens=bill.tokens,
+            trial_ends_on=sub.trial_ends_on,
+        )
+        if drafts:
+            drafted.append((bill, segments, drafts))
+    if not drafted:
+        return []
     year = today.year
-    sequence = invoice_number_take(year)
-    invoice = Invoice.objects.create(
+    first = invoice_number_take(year, len(drafted)) - len(drafted) + 1
+    invoices = Invoice.objects.bulk_create(
+        _invoice_new(bill, segments, drafts, year=year, sequence=first + index, period_start=period_start,
+                     period_end=period_end, today=today)
+        for index, (bill, segments, drafts) in enumerate(drafted)
+    )  # fmt: skip
+    pairs = [
+        (draft, InvoiceLine(invoice=invoice, position=position, amount=draft.amount, **draft.fields()))
+        for invoice, (_, _, drafts) in zip(invoices, drafted, strict=True)
+        for position, draft in enumerate(drafts, start=1)
+    ]
+    lines = InvoiceLine.objects.bulk_create(line for _, line in pairs)
+    entry_ids, line_ids = [], []
+    for (draft, _), line in zip(pairs, lines, strict=True):
+        for entry in draft.entries:
+            entry_ids.append(entry.pk)
+            line_ids.append(line.pk)
+    if entry_ids:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                UPDATE public.{TimeEntryIndex._meta.db_table} AS entry SET invoice_line_id = billed.line
+                FROM unnest(%s::bigint[], %s::bigint[]) AS billed(id, line) WHERE entry.id = billed.id
+                """,
+                [entry_ids, line_ids],
+            )
+    if send:
+        from shared_apps.billing.tasks import invoice_send
+
+        for invoice in invoices:
+            if invoice.status == Invoice.Status.OPEN:
+                transaction.on_commit(lambda pk=invoice.pk: invoice_send.delay(pk))
+    return invoices
+
+
+def _invoice_new(bill: SiteBill, segments, drafts, *, year, sequence, period_start, period_end, today) -> Invoice:
+    total = sum((draft.amount for draft in drafts), Decimal("0.00"))
+    client = bill.subscription.client
+    return Invoice(
         client=client,
         number=f"{year}-{sequence:05d}",
         year=year,
@@ -362,33 +419,6 @@ def invoice_issue(
         # Nothing to collect (a free plan, all time included): settled as issued.
         status=Invoice.Status.PAID if total == 0 else Invoice.Status.OPEN,
         paid_on=today if total == 0 else None,
-        billing_email=subscription.billing_email,
+        billing_email=bill.subscription.billing_email,
         site_name=client.name,
     )
-    lines = InvoiceLine.objects.bulk_create(
-        InvoiceLine(
-            invoice=invoice,
-            position=position,
-            kind=draft.kind,
-            description=draft.description,
-            detail=draft.detail,
-            plan=draft.plan,
-            starts_on=draft.starts_on,
-            ends_on=draft.ends_on,
-            quantity=draft.quantity,
-            unit=draft.unit,
-            unit_price=draft.unit_price,
-            price_per=draft.price_per,
-            divisor=draft.divisor,
-            amount=draft.amount,
-        )
-        for position, draft in enumerate(drafts, start=1)
-    )
-    for line, draft in zip(lines, drafts, strict=True):
-        if draft.entries:
-            TimeEntryIndex.objects.filter(pk__in=[entry.pk for entry in draft.entries]).update(invoice_line=line)
-    if send and invoice.status == Invoice.Status.OPEN:
-        from shared_apps.billing.tasks import invoice_send
-
-        transaction.on_commit(lambda: invoice_send.delay(invoice.pk))
-    return invoice

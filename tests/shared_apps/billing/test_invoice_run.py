@@ -97,3 +97,27 @@ def test_deleting_an_entry_not_yet_invoiced_removes_it_from_the_next_invoice(acm
         tickets.time_entry_delete(entry=entry, actor=users["engineer_all"], role="engineer")
     invoice = invoice_run(month=OCT, today=NOV_1).issued[0]
     assert [line.kind for line in invoice.lines.all()] == ["plan"]
+
+
+def test_a_batch_meeting_an_invoice_issued_meanwhile_leaves_nothing_behind(acme, globex, users, business):
+    """What a concurrent run would cause: the unique constraint refuses the second invoice of
+    the month, and the whole batch rolls back (no number used, no entry locked)."""
+    from django.db import IntegrityError, transaction
+
+    from shared_apps.billing.invoicing import SiteBill, invoice_issue
+    from shared_apps.billing.models import Subscription
+
+    subscribe(acme, business)
+    subscribe(globex, business)
+    _, entry = log_time(globex, users, 700, dt.date(2026, 10, 9))
+    bills = {site: SiteBill(Subscription.objects.get(client=site), [(dt.date(2026, 1, 1), business)], 0)
+             for site in (acme, globex)}  # fmt: skip
+    period = {"period_start": OCT, "period_end": dt.date(2026, 10, 31), "today": NOV_1, "send": False}
+    (first,) = invoice_issue(bills=[bills[acme]], **period)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        invoice_issue(bills=[bills[globex], bills[acme]], **period)
+    assert list(Invoice.objects.values_list("number", flat=True)) == [first.number]
+    assert TimeEntryIndex.objects.get(client=globex, entry_pk=entry.pk).invoice_line is None
+    # The run itself then issues globex's, with the next number.
+    result = invoice_run(month=OCT, today=NOV_1, send=False)
+    assert [i.number for i in result.issued] == ["2026-00002"] and result.already == 1
