@@ -26,7 +26,12 @@ class PlanForm(forms.ModelForm):
 
 
 class DateInput(forms.DateInput):
+    """The browser's date picker, which takes ISO dates only (not the locale's 11/21/2026)."""
+
     input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
 
 
 class SubscriptionForm(forms.ModelForm):

@@ -244,7 +244,9 @@ def billing_subscription_edit(request, subdomain: str):
         return not_found(request)
     action = request.POST.get("action") if request.method == "POST" else None
     form = SubscriptionForm(request.POST if action == "update" else None, instance=subscription, prefix="sub")
-    change_form = PlanChangeForm(request.POST if action == "plan" else None, prefix="plan")
+    change_form = PlanChangeForm(
+        request.POST if action == "plan" else None, prefix="plan", initial={"plan": subscription.plan_id}
+    )
     try:
         if action == "update" and form.is_valid():
             services.subscription_update(subscription=subscription, by=request.user, **form.cleaned_data)
