@@ -97,7 +97,11 @@ def _current_plan_set(subscription: Subscription, plan: Plan) -> None:
 
 
 def subscription_plans_apply(*, today: dt.date) -> int:
-    """Plan changes dated in the future become the current plan on their day (daily task)."""
+    """Daily: plan changes dated in the future become the current plan on their day, and trials
+    that have ended become active subscriptions."""
+    Subscription.objects.filter(status=Subscription.Status.TRIAL, trial_ends_on__lte=today).update(
+        status=Subscription.Status.ACTIVE
+    )
     count = 0
     for subscription in Subscription.objects.select_related("client", "plan"):
         change = subscription.changes.filter(effective_on__lte=today).select_related("plan").last()

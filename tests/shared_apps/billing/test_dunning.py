@@ -99,3 +99,21 @@ def test_only_platform_admins_mark_paid(invoice, users):
     with pytest.raises(ValidationError, match="paid already"):
         invoice_mark_paid(invoice=invoice, by=users["platform"])
     assert Invoice.objects.get(pk=invoice.pk).status == "paid"
+
+
+def test_daily_task_applies_future_plan_changes_and_ends_trials(acme, business, users):
+    import datetime as dt
+
+    from shared_apps.billing.services import subscription_plan_change, subscription_plans_apply
+    from tests.shared_apps.billing.conftest import plan_make
+
+    subscription = subscribe(acme, business, status="trial", trial_ends_on=dt.date(2030, 1, 10))
+    premium = plan_make("premium")
+    subscription_plan_change(subscription=subscription, plan=premium, effective_on=dt.date(2030, 1, 5),
+                             by=users["platform"])  # fmt: skip
+    assert _sub(acme).plan == business  # not yet
+    subscription_plans_apply(today=dt.date(2030, 1, 5))
+    acme.refresh_from_db()
+    assert (_sub(acme).plan, acme.plan, _sub(acme).status) == (premium, premium, "trial")
+    subscription_plans_apply(today=dt.date(2030, 1, 10))
+    assert _sub(acme).status == "active"
