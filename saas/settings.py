@@ -3,6 +3,7 @@
 import sys
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from saas.env import email_settings, env_bool, env_float, env_int, env_str, local_secret_key
@@ -162,6 +163,15 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 5 * 60,
         "options": {"expires": 4 * 60},  # a round the worker could not start in time is skipped
     },
+    # Billing (public schema): last month's invoices on the 1st; overdue reminders/suspension daily.
+    "billing-invoice-run": {
+        "task": "shared_apps.billing.tasks.invoice_run_monthly",
+        "schedule": crontab(minute=30, hour=2, day_of_month=1),
+    },
+    "billing-dunning": {
+        "task": "shared_apps.billing.tasks.dunning_daily",
+        "schedule": crontab(minute=0, hour=6),
+    },
 }
 
 if REDIS_URL:
@@ -283,6 +293,8 @@ USE_TZ = True
 # --- product -----------------------------------------------------------------------------
 TENANT_HOST_CACHE_SECONDS = env_int("TENANT_HOST_CACHE_SECONDS", 300, minimum=0)
 INVITATION_DAYS = env_int("INVITATION_DAYS", 7, minimum=1)
+BILLING_PAYMENT_DAYS = env_int("BILLING_PAYMENT_DAYS", 14, minimum=0)  # invoice due this long after issue
+BILLING_GRACE_DAYS = env_int("BILLING_GRACE_DAYS", 21, minimum=1)  # overdue this long: past due, suspended
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "tenantdesk-demo")
 TICKET_REOPEN_DAYS = env_int("TICKET_REOPEN_DAYS", 7, minimum=0)  # a closed ticket can be reopened this long
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)

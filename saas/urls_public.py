@@ -20,4 +20,5 @@ urlpatterns = [
     path("console/sites/<slug:subdomain>/reactivate/", views.console_site_reactivate, name="console_site_reactivate"),
     path("console/sites/<slug:subdomain>/delete/", views.console_site_delete, name="console_site_delete"),
     path("console/sites/<slug:subdomain>/ai/", ai_console.console_site_ai, name="console_site_ai"),
+    path("", include("shared_apps.billing.urls_console")),
 ]

@@ -18,4 +18,5 @@ urlpatterns = [
     path("", include("tenant_apps.profiles.urls")),
     path("", include("tenant_apps.ai.urls")),
     path("", include("tenant_apps.reviews.urls")),
+    path("", include("shared_apps.billing.urls")),
 ]

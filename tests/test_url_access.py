@@ -40,6 +40,7 @@ SAMPLE_KWARGS = {
     "result_id": "1",
     "message_id": "1",
     "user_id": "1",
+    "line_id": "1",
 }
 
 
@@ -105,6 +106,12 @@ TENANT_EXPECT = {
     "ticket_review": {"*": 404},
     "csat_report": {"acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
     "service_review": {"acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
+    # Billing: client admins only (no invoice "1" exists; real ones in tests/shared_apps/billing).
+    "billing_home": {"acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
+    "billing_invoice": {"*": 404, "acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
+    "billing_invoice_pdf": {"*": 404, "acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
+    "billing_invoice_csv": {"*": 404, "acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
+    "billing_invoice_line": {"*": 404, "acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
 }
 ALWAYS_OPEN = ("/healthz",)
 ANONYMOUS_OPEN = ("/accounts/", "/invite/")
@@ -130,6 +137,17 @@ PUBLIC_EXPECT = {
     "console_site_ai": {"*": 404, "platform": 200, "anonymous": "login"},
     "my_ratings": {"*": 404, "engineer_all": 200, "engineer_acme": 200, "anonymous": "login"},
     "console_satisfaction": {"*": 404, "platform": 200, "anonymous": "login"},
+    "billing_overview": {"*": 404, "platform": 200, "anonymous": "login"},
+    "billing_invoice_list": {"*": 404, "platform": 200, "anonymous": "login"},
+    "console_invoice": {"*": 404, "anonymous": "login"},  # no invoice "1"
+    "console_invoice_pdf": {"*": 404, "anonymous": "login"},
+    "console_invoice_csv": {"*": 404, "anonymous": "login"},
+    "console_invoice_line": {"*": 404, "anonymous": "login"},
+    "console_invoice_paid": {"*": 404, "platform": 405, "anonymous": "login"},
+    "billing_plans": {"*": 404, "platform": 200, "anonymous": "login"},
+    "billing_plan_edit": {"*": 404, "platform": 200, "anonymous": "login"},  # plan 1: the world's
+    "billing_subscriptions": {"*": 404, "platform": 200, "anonymous": "login"},
+    "billing_subscription_edit": {"*": 404, "platform": 200, "anonymous": "login"},
 }
 
 

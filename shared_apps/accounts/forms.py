@@ -17,4 +17,12 @@ class SiteSignupForm(SignupForm):
             raise forms.ValidationError(
                 f"Sign-up on this site is for {allowed} addresses. Ask your client admin for an invitation."
             )
+        from shared_apps.billing.seats import seat_use
+
+        use = seat_use(site, ignore_email=email)
+        if use.plan is not None and use.used >= use.plan.seats:
+            raise forms.ValidationError(
+                f"{site.name} has no free seat on its {use.plan.name} plan ({use.plan.seats} users). "
+                "Ask your client admin."
+            )
         return email

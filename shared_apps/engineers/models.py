@@ -67,7 +67,9 @@ class TicketIndex(models.Model):
 
 class TimeEntryIndex(models.Model):
     """Every engineer's time entries of every site, in the public schema, for "My time" (one
-    query per week whatever the number of sites). Written with the entry, in its transaction."""
+    query per week whatever the number of sites) and for the monthly invoice run (a handful of
+    queries per site, no schema visited). Written with the entry, in its transaction.
+    `invoice_line` is set when the entry is billed: the entry is then locked (tickets services)."""
 
     client = models.ForeignKey("tenancy.Client", on_delete=models.CASCADE, related_name="time_index")
     entry_pk = models.BigIntegerField()
@@ -78,10 +80,21 @@ class TimeEntryIndex(models.Model):
     billable = models.BooleanField()
     note = models.CharField(max_length=300, blank=True)
     work_date = models.DateField()
+    invoice_line = models.ForeignKey(
+        "billing.InvoiceLine", null=True, blank=True, on_delete=models.PROTECT, related_name="time_entries"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["client", "entry_pk"], name="time_index_one_row_per_entry")]
-        indexes = [models.Index(fields=["engineer", "work_date"], name="time_index_engineer_week")]
+        indexes = [
+            models.Index(fields=["engineer", "work_date"], name="time_index_engineer_week"),
+            # The invoice run reads each site's billable entries not billed yet.
+            models.Index(
+                fields=["client", "work_date"],
+                name="time_index_unbilled",
+                condition=models.Q(billable=True, invoice_line__isnull=True),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.minutes} min by {self.engineer_id} on {self.work_date}"

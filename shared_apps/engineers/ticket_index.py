@@ -92,6 +92,11 @@ def ticket_index_rebuild(*, client) -> int:
     from tenant_apps.tickets.models import Ticket, TimeEntry
 
     with transaction.atomic():
+        billed = dict(
+            TimeEntryIndex.objects.filter(client=client, invoice_line__isnull=False).values_list(
+                "entry_pk", "invoice_line_id"
+            )
+        )
         with tenant_context(client):
             rows = [index_row_for(t, client_id=client.pk) for t in Ticket.objects.select_related("category")]
             times = [
@@ -105,6 +110,8 @@ def ticket_index_rebuild(*, client) -> int:
                     billable=e.billable,
                     note=e.note,
                     work_date=e.work_date,
+                    # An invoiced entry stays linked to its invoice line (and so stays locked).
+                    invoice_line_id=billed.get(e.pk),
                 )
                 for e in TimeEntry.objects.select_related("ticket")
             ]

@@ -14,7 +14,7 @@ from django_tenants.middleware.main import TenantMainMiddleware
 
 from shared_apps.tenancy import host_cache
 from shared_apps.tenancy.models import Client
-from shared_apps.tenancy.selectors import site_role_for
+from shared_apps.tenancy.selectors import ROLE_CLIENT_ADMIN, site_role_for
 
 # Served to anyone on a client site: health checks and static files.
 ALWAYS_OPEN = ("/healthz", "/static/")
@@ -77,5 +77,7 @@ class TenantAccessMiddleware:
                 return self.get_response(request)
             return not_found(request)
         if tenant.is_suspended and not request.path.startswith("/accounts/logout/"):
-            return render(request, "tenancy/suspended.html", status=403)
+            # A client admin can still read the site's invoices: what to pay to get it back.
+            if not (request.role == ROLE_CLIENT_ADMIN and request.path.startswith("/billing/")):
+                return render(request, "tenancy/suspended.html", status=403)
         return self.get_response(request)

@@ -91,6 +91,10 @@ def _provision(*, template: Client, name, subdomain, admin_email, plan, invited_
         plan=plan or Plan.objects.filter(is_default=True).first(),
     )
     Domain.objects.create(domain=f"{subdomain}.{settings.ROOT_DOMAIN}", tenant=client, is_primary=True)
+    if client.plan is not None:
+        from shared_apps.billing.services import subscription_start
+
+        subscription_start(client=client, plan=client.plan)
     _step(fail_after, "rows")
     clone_template_schema(template=template.schema_name, schema=client.schema_name)
     _step(fail_after, "schema")

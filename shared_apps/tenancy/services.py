@@ -6,6 +6,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from shared_apps.accounts.models import User
+from shared_apps.billing.seats import seat_take_check
 from shared_apps.tenancy.models import Client, Invitation, Membership
 from shared_apps.tenancy.schema_names import quote_ident
 
@@ -17,6 +18,7 @@ def invitation_create(*, client: Client, email: str, role: str, invited_by=None)
     email = email.strip().lower()
     if Membership.objects.filter(client=client, user__email__iexact=email, is_active=True).exists():
         raise ValidationError(f"{email} is already a member of {client.name}.")
+    seat_take_check(client, email=email)  # a pending invitation holds a seat
     Invitation.objects.filter(client=client, email=email, accepted_at__isnull=True).delete()
     token = Invitation.new_token()
     invitation = Invitation.objects.create(
@@ -73,6 +75,8 @@ def membership_deactivate(*, membership: Membership, by: User) -> Membership:
 
 @transaction.atomic
 def membership_reactivate(*, membership: Membership) -> Membership:
+    if not membership.is_active:
+        seat_take_check(membership.client, email=membership.user.email)
     membership.is_active = True
     membership.deactivated_at = None
     membership.save(update_fields=["is_active", "deactivated_at"])
@@ -85,9 +89,11 @@ def _require_platform_admin(user: User) -> None:
 
 
 @transaction.atomic
-def site_suspend(*, client: Client, by: User) -> Client:
-    """Users of a suspended site see a 'suspended' page; nothing is deleted."""
-    _require_platform_admin(by)
+def site_suspend(*, client: Client, by: User | None) -> Client:
+    """Users of a suspended site see a 'suspended' page; nothing is deleted. `by=None` is the
+    system itself (billing's dunning, shared_apps/billing/dunning.py)."""
+    if by is not None:
+        _require_platform_admin(by)
     client.status = Client.Status.SUSPENDED
     client.suspended_at = timezone.now()
     client.save(update_fields=["status", "suspended_at"])
@@ -95,8 +101,9 @@ def site_suspend(*, client: Client, by: User) -> Client:
 
 
 @transaction.atomic
-def site_reactivate(*, client: Client, by: User) -> Client:
-    _require_platform_admin(by)
+def site_reactivate(*, client: Client, by: User | None) -> Client:
+    if by is not None:
+        _require_platform_admin(by)
     client.status = Client.Status.ACTIVE
     client.suspended_at = None
     client.save(update_fields=["status", "suspended_at"])
@@ -130,7 +137,10 @@ def site_signup_settings_update(*, client: Client, allow_signup: bool, signup_do
 
 @transaction.atomic
 def membership_create_from_signup(*, user: User, client: Client) -> Membership:
-    """A self-signup on a site that allows it makes the person staff there."""
+    """A self-signup on a site that allows it makes the person staff there. (The sign-up form
+    checks the seats first, so nobody gets an account the site has no room for.)"""
+    if not Membership.objects.filter(user=user, client=client, is_active=True).exists():
+        seat_take_check(client, email=user.email)
     membership, _ = Membership.objects.get_or_create(user=user, client=client, defaults={"role": Membership.Role.STAFF})
     return membership
 
@@ -138,6 +148,8 @@ def membership_create_from_signup(*, user: User, client: Client) -> Membership:
 @transaction.atomic
 def membership_grant(*, user: User, client: Client, role: str) -> Membership:
     """Make `user` an active member of `client` with `role` (used by the demo and fixtures)."""
+    if not Membership.objects.filter(user=user, client=client, is_active=True).exists():
+        seat_take_check(client, email=user.email)
     membership, _ = Membership.objects.update_or_create(
         user=user, client=client, defaults={"role": role, "is_active": True, "deactivated_at": None}
     )

@@ -426,15 +426,72 @@ def ticket_assign(*, ticket: Ticket, actor, role: str, assignee, reason: str = "
 
 
 @transaction.atomic
-def time_entry_log(*, ticket: Ticket, actor, role: str, minutes: int, billable: bool, note: str = "") -> TimeEntry:
+def time_entry_log(
+    *, ticket: Ticket, actor, role: str, minutes: int, billable: bool, note: str = "", work_date=None
+) -> TimeEntry:
     if role != ENGINEER:
         raise PermissionDenied("Only engineers log time.")
     if not 1 <= minutes <= 24 * 60:
         raise ValidationError({"minutes": ["Log between 1 and 1,440 minutes."]})
-    entry = TimeEntry.objects.create(ticket=ticket, engineer=actor, minutes=minutes, billable=billable, note=note)
+    entry = TimeEntry.objects.create(
+        ticket=ticket,
+        engineer=actor,
+        minutes=minutes,
+        billable=billable,
+        note=note,
+        work_date=work_date or timezone.localdate(),
+    )
     time_entry_index_add(entry)
     _event(ticket, actor=actor, kind="time", after={"minutes": minutes, "billable": billable})
     return entry
+
+
+def _time_entry_unlocked_check(entry: TimeEntry):
+    """The entry's index row, locked; refuse when the entry is on an issued invoice (billing sets
+    `invoice_line` on the row in the invoice's transaction, so this check cannot race it)."""
+    from shared_apps.engineers.models import TimeEntryIndex
+
+    row = (
+        TimeEntryIndex.objects.select_for_update(of=("self",))
+        .select_related("invoice_line__invoice")
+        .filter(client_id=current_client_id(), entry_pk=entry.pk)
+        .first()
+    )
+    if row is not None and row.invoice_line_id:
+        raise ValidationError(
+            f"This time entry is on invoice {row.invoice_line.invoice.number}: it can no longer be changed or deleted."
+        )
+    return row
+
+
+@transaction.atomic
+def time_entry_update(*, entry: TimeEntry, actor, role: str, minutes: int, billable: bool, note: str = "") -> TimeEntry:
+    """Correct a time entry (its engineer only), unless it has been invoiced."""
+    if role != ENGINEER or entry.engineer_id != actor.pk:
+        raise PermissionDenied("Only the engineer who logged the time changes it.")
+    if not 1 <= minutes <= 24 * 60:
+        raise ValidationError({"minutes": ["Log between 1 and 1,440 minutes."]})
+    row = _time_entry_unlocked_check(entry)
+    before = {"minutes": entry.minutes, "billable": entry.billable}
+    entry.minutes, entry.billable, entry.note = minutes, billable, note
+    entry.save(update_fields=["minutes", "billable", "note"])
+    if row is not None:
+        row.minutes, row.billable, row.note = minutes, billable, note
+        row.save(update_fields=["minutes", "billable", "note"])
+    _event(entry.ticket, actor=actor, kind="time", before=before, after={"minutes": minutes, "billable": billable})
+    return entry
+
+
+@transaction.atomic
+def time_entry_delete(*, entry: TimeEntry, actor, role: str) -> None:
+    """Remove a time entry (its engineer only), unless it has been invoiced."""
+    if role != ENGINEER or entry.engineer_id != actor.pk:
+        raise PermissionDenied("Only the engineer who logged the time deletes it.")
+    row = _time_entry_unlocked_check(entry)
+    if row is not None:
+        row.delete()
+    _event(entry.ticket, actor=actor, kind="time", before={"minutes": entry.minutes, "billable": entry.billable})
+    entry.delete()
 
 
 @transaction.atomic

@@ -86,6 +86,9 @@ class Command(BaseCommand):
         demo_profiles_and_reviews(sites, {user.email: user for user in User.objects.all()})
         for site in sites.values():  # data loaded before the index existed gets its rows
             ticket_index_rebuild(client=site)
+        from shared_apps.billing.demo import demo_billing
+
+        demo_billing(sites, platform_admin=admin)
 
     def _print(self, password: str) -> None:
         out = self.stdout.write
@@ -97,6 +100,7 @@ class Command(BaseCommand):
         out(f"  Password for every login: {password}")
         out(f"  Platform admin: {PLATFORM_ADMIN[0]}")
         out("  Engineers:      ana@demo.test (all sites), ben@demo.test (acme only)")
+        out(f"  Billing:        {root_url('/console/billing/')} (platform admin), /billing/ on a site (client admin)")
         for name, _, people in SITES:
             out(f"  {name + ':':<15} " + ", ".join(f"{email} ({role})" for email, _, role in people))
         out("")

@@ -1,0 +1,56 @@
+from django import forms
+from django.utils import timezone
+
+from shared_apps.billing.models import Plan, Subscription
+from shared_apps.billing.services import PLAN_FIELDS
+
+
+class PlanForm(forms.ModelForm):
+    class Meta:
+        model = Plan
+        fields = PLAN_FIELDS
+        labels = {
+            "monthly_fee": "Monthly fee",
+            "included_hours": "Engineer hours included per month",
+            "hourly_rate": "Hourly rate beyond them",
+            "ai_token_quota": "AI tokens included per month",
+            "ai_overage_per_1k": "Price per 1,000 AI tokens beyond them",
+            "is_default": "Default plan for new sites",
+        }
+
+    def clean_currency(self):
+        currency = self.cleaned_data["currency"].strip().upper()
+        if len(currency) != 3 or not currency.isalpha():
+            raise forms.ValidationError("Use a three-letter ISO 4217 code, such as EUR or USD.")
+        return currency
+
+
+class DateInput(forms.DateInput):
+    """The browser's date picker, which takes ISO dates only (not the locale's 11/21/2026)."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class SubscriptionForm(forms.ModelForm):
+    class Meta:
+        model = Subscription
+        fields = ["status", "billing_email", "trial_ends_on", "cancelled_on"]
+        widgets = {"trial_ends_on": DateInput(), "cancelled_on": DateInput()}
+
+
+class PlanChangeForm(forms.Form):
+    plan = forms.ModelChoiceField(queryset=Plan.objects.all(), empty_label=None)
+    effective_on = forms.DateField(
+        widget=DateInput(), help_text="From this day on (mid-month: that month is billed pro rata)."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["effective_on"].initial = timezone.localdate()
+
+
+class MarkPaidForm(forms.Form):
+    paid_on = forms.DateField(required=False, widget=DateInput(), help_text="Empty: today.")
