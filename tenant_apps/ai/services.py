@@ -219,27 +219,29 @@ def ticket_categorize(ticket_id: int) -> AIResult | None:
         answer = offline.categorize(text)
         provider_name = "offline"
         _record_usage("offline", answer.model or offline.model, answer.tokens_in, answer.tokens_out)
-    result = AIResult.objects.create(
-        ticket=ticket,
-        kind=AIResult.Kind.CATEGORIZE,
-        state=AIResult.State.DONE,
-        provider=provider_name,
-        model=answer.model[:80],
-        fallback_reason=reason[:200],
-        tokens_in=answer.tokens_in,
-        tokens_out=answer.tokens_out,
-        latency_ms=round((time.monotonic() - started) * 1000),
-        confidence=answer.confidence,
-        category_slug=answer.category_slug,
-        priority=answer.priority,
-        summary=answer.summary[:200],
-        raw_output=(raw_remote or answer.raw)[:20_000],
-        finished_at=timezone.now(),
-    )
-    label = f"{answer.category_slug}, {answer.priority} ({round(answer.confidence * 100)} %)"
-    via = f"{provider_name}/{answer.model}" + (f"; fallback: {reason}" if reason else "")
-    ticket_ai_triage(ticket_id=ticket.pk, category_slug=answer.category_slug, priority=answer.priority,
-                     note=f"AI: {label} via {via}")  # fmt: skip
+    # The record and the ticket change commit together: nobody sees one without the other.
+    with transaction.atomic():
+        result = AIResult.objects.create(
+            ticket=ticket,
+            kind=AIResult.Kind.CATEGORIZE,
+            state=AIResult.State.DONE,
+            provider=provider_name,
+            model=answer.model[:80],
+            fallback_reason=reason[:200],
+            tokens_in=answer.tokens_in,
+            tokens_out=answer.tokens_out,
+            latency_ms=round((time.monotonic() - started) * 1000),
+            confidence=answer.confidence,
+            category_slug=answer.category_slug,
+            priority=answer.priority,
+            summary=answer.summary[:200],
+            raw_output=(raw_remote or answer.raw)[:20_000],
+            finished_at=timezone.now(),
+        )
+        label = f"{answer.category_slug}, {answer.priority} ({round(answer.confidence * 100)} %)"
+        via = f"{provider_name}/{answer.model}" + (f"; fallback: {reason}" if reason else "")
+        ticket_ai_triage(ticket_id=ticket.pk, category_slug=answer.category_slug, priority=answer.priority,
+                         note=f"AI: {label} via {via}")  # fmt: skip
     return result
 
 

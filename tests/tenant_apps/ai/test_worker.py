@@ -89,7 +89,7 @@ def test_real_worker_categorizes_in_the_tickets_own_schema(acme, globex, users, 
             return log.read().decode(errors="replace")[-6000:]
 
         deadline = time.monotonic() + WORKER_SECONDS
-        while (state := committed(lambda: read(pk)))[2] is None:
+        while (state := committed(lambda: read(pk)))[0] is None:
             if worker.poll() is not None:
                 pytest.fail(f"the worker exited with code {worker.returncode}:\n{output()}")
             if time.monotonic() > deadline:
