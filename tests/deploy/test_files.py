@@ -138,6 +138,25 @@ def test_compose_takes_every_secret_from_the_env_file(compose):
     assert compose["services"]["nginx"]["networks"] == ["edge"]
 
 
+def test_persistent_database_connections_only_outside_asgi(compose):
+    services = compose["services"]
+    assert services["web"]["environment"]["DB_CONN_MAX_AGE"] == "0"
+    assert services["worker"]["environment"]["DB_CONN_MAX_AGE"] == "60"
+    assert unit_settings("tenantdesk-web.service")["Environment"][1] == "DB_CONN_MAX_AGE=0"
+    assert unit_settings("tenantdesk-worker.service")["Environment"][1] == "DB_CONN_MAX_AGE=60"
+
+
+def test_env_example_reads_the_same_in_a_shell_as_in_compose_and_systemd():
+    """Quoted where a shell would choke (`<`), which Compose and systemd strip too."""
+    shown = subprocess.run(
+        ["bash", "-c", 'set -a; . "$1"; set +a; printf "%s\\n" "$DEFAULT_FROM_EMAIL" "$ROOT_DOMAIN"', "-",
+         str(DEPLOY / ".env.example")],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines() == ["TenantDesk <support@helpdesk.example.com>", "helpdesk.example.com"]
+
+
 def test_compose_nginx_serves_the_same_conf_file(compose):
     nginx = compose["services"]["nginx"]
     assert "./nginx/tenantdesk.conf:/etc/tenantdesk/tenantdesk.conf:ro" in nginx["volumes"]
