@@ -168,6 +168,21 @@ def test_compose_nginx_serves_the_same_conf_file(compose):
     assert "server 127.0.0.1:8000;" in conf
 
 
+def test_compose_nginx_start_command_renders_the_site_for_root_domain(compose, tmp_path):
+    """nginx's start command from compose.yaml, run by sh with the files moved to tmp_path and
+    nginx itself left out (its upstream `web` only resolves inside Compose)."""
+    script = compose["services"]["nginx"]["command"][-1]
+    script = script.replace("/etc/tenantdesk/tenantdesk.conf", str(DEPLOY / "nginx" / "tenantdesk.conf"))
+    script = script.replace("/etc/nginx/conf.d/default.conf", str(tmp_path / "default.conf"))
+    script = script.replace('exec nginx -g "daemon off;"', "true")
+    ran = subprocess.run(["sh", "-c", script], env={"ROOT_DOMAIN": "helpdesk.yourco.com"}, capture_output=True)
+    assert ran.returncode == 0, ran.stderr
+    rendered = (tmp_path / "default.conf").read_text()
+    assert rendered.count("server_name helpdesk.yourco.com *.helpdesk.yourco.com;") == 2
+    assert "server web:8000;" in rendered and "127.0.0.1:8000" not in rendered
+    assert "example.com" not in rendered
+
+
 def dockerfile_instructions() -> list[tuple[str, str]]:
     text = (DEPLOY / "Dockerfile").read_text()
     text = re.sub(r"\\\n", " ", text)
