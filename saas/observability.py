@@ -27,7 +27,13 @@ _current_request: contextvars.ContextVar = contextvars.ContextVar("tenantdesk_re
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 # Attributes every LogRecord has; anything else was passed with `extra=` and goes in the line.
-_RECORD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+# uvicorn's color_message is its message again with terminal colour codes.
+_RECORD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 _CONTEXT_FIELDS = ("request_id", "schema", "user_id")
 
 
@@ -142,10 +148,10 @@ def logging_config(*, json_lines: bool, level: str, celery_trace_level: str) -> 
     }
     if json_lines:
         # uvicorn set up its own handlers before it imported the app; send its lines through
-        # ours. Its access log is off in production (`--no-access-log`): the request line
-        # carries more (request id, schema, user, duration).
+        # ours. Its access log stays off (this config would otherwise revive it despite
+        # `--no-access-log`): the request line carries more (request id, schema, user, duration).
         loggers["uvicorn"] = {"handlers": ["console"], "level": level, "propagate": False}
-        loggers["uvicorn.access"] = {"handlers": ["console"], "level": level, "propagate": False}
+        loggers["uvicorn.access"] = {"handlers": [], "level": "WARNING", "propagate": False}
     handler = {"class": "logging.StreamHandler", "filters": ["request_context"]}
     if json_lines:
         handler.update(stream="ext://sys.stdout", formatter="json")

@@ -422,6 +422,10 @@ def test_json_log_lines_carry_nginx_request_id_schema_and_user(stack, acme, user
     assert request_line["user_id"] == users["acme_admin"].pk
     assert (request_line["method"], request_line["path"], request_line["status"]) == ("GET", "/tickets/", 200)
     assert request_line["level"] == "INFO"
+    everything = stack.app_log_lines()
+    assert {line["logger"] for line in everything} >= {"uvicorn.error", "tenantdesk.request"}
+    assert not [line for line in everything if line["logger"] == "uvicorn.access"]  # the request line replaces it
+    assert not [line for line in everything if "color_message" in line]
 
 
 def test_the_web_server_keeps_no_idle_database_connections(stack, django_db_blocker):
