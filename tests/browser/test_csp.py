@@ -95,21 +95,28 @@ def test_main_pages_satisfy_the_content_security_policy(page, browser, live_url,
     login_at_root(admin, live_url, CAST["platform"])
     admin_watch.check()
     admin_watch.visit(live_url.root_url("/console/"))
-    admin_watch.visit(live_url.root_url("/console/engineers/"))
+    for path in (
+        "/console/engineers/",
+        "/console/billing/",
+        "/console/billing/plans/",
+        "/console/billing/subscriptions/",
+    ):
+        admin_watch.visit(live_url.root_url(path))
     admin_context.close()
 
     # A client admin on her site: home, the ticket (the requester's side of the page, with the AI
-    # assistant), reports (bars sized by style attributes), team.
+    # assistant), reports and satisfaction (charts sized by style attributes), team, profile,
+    # billing.
     client_context = browser.new_context(viewport={"width": 1280, "height": 800})
     client = client_context.new_page()
     client_watch = Watch(client)
     login_on_site(client, live_url, "acme", CAST["acme_admin"], "/tickets/")
     client_watch.check()
-    for path in ("/", ticket_path, "/reports/", "/team/"):
+    for path in ("/", ticket_path, "/reports/", "/reports/satisfaction/", "/team/", "/profile/", "/billing/"):
         client_watch.visit(live_url.site_url("acme", path), expect_nonce=path == ticket_path)
     client_context.close()
 
     watches = (watch, admin_watch, client_watch)
     problems = [problem for w in watches for problem in w.problems]
     assert problems == [], "\n".join(problems)
-    assert sum(len(w.pages) for w in watches) == 16  # every page above, each checked once
+    assert sum(len(w.pages) for w in watches) == 22  # every page above, each checked once
