@@ -4,9 +4,11 @@ import sys
 from pathlib import Path
 
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from saas.env import email_settings, env_bool, env_float, env_int, env_str, local_secret_key
+from saas.observability import logging_config, sentry_init
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 TESTING = "pytest" in sys.modules or env_bool("TESTING")
@@ -74,8 +76,13 @@ TENANT_LIMIT_SET_CALLS = True
 AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
-    "shared_apps.tenancy.middleware.CachedTenantMiddleware",
+    "saas.observability.RequestContextMiddleware",  # first: every log line of a request has its id
+    # Security headers before the site lookup, so the unknown-host 404 carries them as well.
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "saas.security.PermissionsPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "shared_apps.tenancy.middleware.CachedTenantMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -84,7 +91,6 @@ MIDDLEWARE = [
     "shared_apps.tenancy.middleware.TenantAccessMiddleware",
     "tenant_apps.profiles.middleware.TimezoneMiddleware",  # after the role is known
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
@@ -101,6 +107,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "shared_apps.tenancy.context_processors.site",
             ],
+            "builtins": ["saas.security"],  # {% nonced_media form.media %}
         },
     },
 ]
@@ -119,8 +126,10 @@ else:
     _db = embedded_database_settings(BASE_DIR)
 _db.update(
     ENGINE="django_tenants.postgresql_backend",
-    # Persistent connections with health checks. Never put PgBouncer in transaction mode in front
-    # of this: django-tenants sets search_path per session (docs/operations.md).
+    # Persistent connections with health checks. NEVER put PgBouncer in transaction-pooling mode in
+    # front of this: django-tenants sets search_path once per session, and transaction pooling
+    # hands that session to other clients, mixing sites' data (docs/deploy.md). Session pooling is
+    # fine.
     CONN_MAX_AGE=env_int("DB_CONN_MAX_AGE", 60, minimum=0),
     CONN_HEALTH_CHECKS=True,
 )
@@ -154,6 +163,7 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL  # no broker: tasks run in-process (aft
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CONCURRENCY = env_int("WORKER_CONCURRENCY", 0, minimum=0) or None  # None: one per CPU
 CELERY_TIMEZONE = "UTC"
 # Periodic tasks (`celery -A saas beat`). Tenant-wide checks are dispatchers: they run in the
 # public schema and queue one task per client site (tenant_apps/tickets/tasks.py).
@@ -248,7 +258,7 @@ globals().update(email_settings(env_str("EMAIL_URL", "console://")))
 
 # --- static, media -----------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "var" / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 STORAGES = {
@@ -274,7 +284,12 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS = [f"{SITE_SCHEME}://{ROOT_DOMAIN}", f"{SITE_SCHEME}://*.{ROOT_DOMAIN}"]
+# The Host the app sees is the Host the client sent, which nginx only lets through for ROOT_DOMAIN
+# and its subdomains. X-Forwarded-Host is never trusted: a client could pick any site with it.
+USE_X_FORWARDED_HOST = False
 if SITE_SCHEME == "https":
+    # Trusted because the app is only reachable through nginx, which overwrites this header on
+    # every request (deploy/nginx/tenantdesk.conf). Never expose the app port directly.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
@@ -283,6 +298,52 @@ if SITE_SCHEME == "https":
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]  # the operator chose not to preload
+
+# Content-Security-Policy (django-csp 4). Scripts only from our origin, or inline with this
+# request's nonce (django-prose-editor's import map, rendered by {% nonced_media %}); no
+# 'unsafe-inline', no 'unsafe-eval' for scripts, so htmx runs with allowEval off (base.html).
+# Style attributes stay allowed (style-src-attr): templates size bars and charts with them, and
+# they cannot run script. <style> elements need our origin or a listed hash: the editor (Tiptap
+# in django-prose-editor 0.28.0) injects one fixed stylesheet. On an upgrade the browser test
+# (tests/browser/test_csp.py) fails and Chromium's message names the new hash.
+TIPTAP_INJECTED_STYLE_HASH = "'sha256-PlumsSlvJ7vvWzjqibGAYKq92O3y/4JTxWWsWJvyUYA='"
+CSP_REPORT_URI = env_str("CSP_REPORT_URI")  # e.g. Sentry's security endpoint; violations are reported there
+_SITE_HOSTS = [f"{ROOT_DOMAIN}:*", f"*.{ROOT_DOMAIN}:*"]  # forms may post to the root or a site
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, TIPTAP_INJECTED_STYLE_HASH],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": [SELF, "data:"],  # Bootstrap's icons and the TOTP QR code are data: URLs
+        "font-src": [SELF],
+        "connect-src": [SELF],  # htmx, and the live pages' websockets (same host)
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF, *_SITE_HOSTS],
+        **({"report-uri": [CSP_REPORT_URI]} if CSP_REPORT_URI else {}),
+    },
+}
+# Features no page uses, switched off (saas/security.py sends the header).
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+}
 
 # --- i18n --------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -304,20 +365,34 @@ ATTACHMENT_MAX_FILES = env_int("ATTACHMENT_MAX_FILES", 5, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "INFO"},
-        "pgserver": {"level": "WARNING"},
-        # In-process (eager) tasks would log a line per task in the web server's output.
-        "celery.app.trace": {"level": "INFO" if REDIS_URL else "WARNING"},
+# Production logs JSON lines on stdout with request id, schema and user id (saas/observability.py).
+LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG or TESTING else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is not one of json, text")
+LOGGING = logging_config(
+    json_lines=LOG_FORMAT == "json",
+    level=env_str("LOG_LEVEL", "INFO"),
+    # In-process (eager) tasks would log a line per task in the web server's output.
+    celery_trace_level="INFO" if REDIS_URL else "WARNING",
+)
+LOGGING["loggers"].update(
+    {
         # The AI SDKs log every HTTP request at INFO; our AIResult rows already record each call.
         "httpx": {"level": "WARNING"},
         "httpx2": {"level": "WARNING"},
         "google_genai": {"level": "WARNING"},
         "openai": {"level": "WARNING"},
-    },
-}
+    }
+)
+# The worker keeps our handlers (JSON lines) instead of installing its own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
+
+# Error reports, only when SENTRY_DSN is set; no personal data is sent.
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", "production"),
+        release=env_str("SENTRY_RELEASE"),
+        traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0),
+    )

@@ -86,3 +86,40 @@ def test_debug_is_off_unless_asked_for():
     code = "from django.conf import settings; print('DEBUG', settings.DEBUG)"
     assert "DEBUG False" in _manage("shell", "-c", code, env={"TESTING": "0"}).stdout
     assert "DEBUG True" in _manage("shell", "-c", code, env={"TESTING": "0", "DEBUG": "1"}).stdout
+
+
+SHOW_SETTINGS = """
+from django.conf import settings as s
+db = s.DATABASES["default"]
+print(s.SECURE_PROXY_SSL_HEADER, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.USE_X_FORWARDED_HOST)
+print(s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD)
+print(db["CONN_MAX_AGE"], db["CONN_HEALTH_CHECKS"], s.LOG_FORMAT)
+print(s.CONTENT_SECURITY_POLICY["DIRECTIVES"].get("report-uri"))
+"""
+
+
+def test_deploy_check_is_clean_with_every_production_option():
+    env = {
+        **PRODUCTION_ENV,
+        "DB_CONN_MAX_AGE": "300",
+        "SENTRY_DSN": "https://key@sentry.example.com/7",
+        "CSP_REPORT_URI": "https://sentry.example.com/api/7/security/?sentry_key=key",
+        "SECURE_HSTS_SECONDS": "63072000",
+    }
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = _manage("shell", "--no-imports", "-c", SHOW_SETTINGS, env=env).stdout.splitlines()
+    assert shown == [
+        "('HTTP_X_FORWARDED_PROTO', 'https') True True False",
+        "63072000 True True",
+        "300 True json",
+        "['https://sentry.example.com/api/7/security/?sentry_key=key']",
+    ]
+
+
+def test_hsts_preload_can_be_turned_off_and_the_check_stays_clean():
+    env = {**PRODUCTION_ENV, "SECURE_HSTS_PRELOAD": "0"}
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = _manage("shell", "--no-imports", "-c", SHOW_SETTINGS, env=env).stdout.splitlines()
+    assert shown[1] == "31536000 True False"
