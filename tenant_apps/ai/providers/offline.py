@@ -110,9 +110,17 @@ def load_labelled(path: Path | str) -> list[LabelledExample]:
     return rows
 
 
+# "not urgent", "no rush": one token each, so that "urgent" alone keeps its own meaning.
+_NEGATED_URGENCY = re.compile(
+    r"\b(?:not|no|nothing|isn'?t)\s+(?:that\s+|very\s+|too\s+|super\s+)?(urgent|rush|hurry|emergency|critical|important)\b",
+    re.IGNORECASE,
+)
+
+
 def model_text(subject: str, description: str) -> str:
     """The text the classifier sees: the subject twice (it carries most of the signal)."""
-    return f"{subject} . {subject} . {description[:MAX_TEXT_CHARS]}"
+    text = f"{subject} . {subject} . {description[:MAX_TEXT_CHARS]}"
+    return _NEGATED_URGENCY.sub(lambda m: f"not_{m.group(1).lower()}", text)
 
 
 def _word_count(*texts: str) -> int:
@@ -134,6 +142,7 @@ class TrainedModels:
 
 _CACHE: OrderedDict[str, TrainedModels] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
+_TRAINING_LOCKS: dict[str, threading.Lock] = {}
 _SHIPPED: list[LabelledExample] | None = None
 
 
@@ -203,11 +212,19 @@ def models_for(examples: Sequence[LabelledExample] = ()) -> TrainedModels:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-        # Training under the lock: two threads asking for the same site train it once.
+        training_lock = _TRAINING_LOCKS.setdefault(key, threading.Lock())
+    # One lock per set of examples: two threads asking for the same site train it once, and a
+    # site that is training does not hold up sites whose models are cached.
+    with training_lock:
+        with _CACHE_LOCK:
+            if key in _CACHE:
+                return _CACHE[key]
         models = train(examples)
-        _CACHE[key] = models
-        while len(_CACHE) > MAX_CACHED_MODELS:
-            _CACHE.popitem(last=False)
+        with _CACHE_LOCK:
+            _CACHE[key] = models
+            _TRAINING_LOCKS.pop(key, None)
+            while len(_CACHE) > MAX_CACHED_MODELS:
+                _CACHE.popitem(last=False)
         return models
 
 
