@@ -343,6 +343,7 @@ class OfflineProvider:
     def __init__(self, model: str = DEFAULT_MODEL, examples: Iterable[Any] = (), **_: Any):
         self.model = model or DEFAULT_MODEL
         self.examples = coerce_examples(examples)
+        self.last_usage: tuple[int, int] = (0, 0)
 
     @property
     def models(self) -> TrainedModels:
@@ -430,7 +431,9 @@ class OfflineProvider:
         from django.conf import settings
 
         delay = float(getattr(settings, "AI_OFFLINE_STREAM_DELAY", 0.02))
-        text = self._draft(thread, kb, for_requester=for_requester).text
+        draft = self._draft(thread, kb, for_requester=for_requester)
+        self.last_usage = (draft.tokens_in, draft.tokens_out)  # read by the service after streaming
+        text = draft.text
         for index, match in enumerate(re.finditer(r"\S+\s*|\s+", text)):
             if index and delay > 0:
                 time.sleep(delay)
