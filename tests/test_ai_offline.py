@@ -295,3 +295,13 @@ def test_ai_eval_reports_a_missing_file_and_an_unknown_provider(tmp_path):
 def test_registry_builds_the_offline_provider_with_options():
     provider = provider_by_name("offline", model="offline-tfidf-1", examples=[], timeout=20)
     assert isinstance(provider, OfflineProvider) and provider.name == "offline"
+
+
+def test_greeting_uses_a_first_name_never_a_mailbox_name():
+    def greeting(author: str) -> str:
+        thread = Thread("Printer jam", (Turn("requester", author, "Ricoh floor 2 jams in tray 2"),))
+        return OfflineProvider().draft_reply(thread, KB).text.split("\n", 1)[0]
+
+    assert greeting("Jane Doe") == "Hi Jane,"
+    assert greeting("jane.doe@acme.example") == "Hi Jane,"
+    assert greeting("staff@acme.example") == "Hello,"

@@ -269,10 +269,19 @@ def summarize(subject: str, description: str) -> str:
     return _shorten(cleaned, SUMMARY_MAX_CHARS)
 
 
+# Mailbox names that are not a person's name: "Hi Staff," reads oddly, "Hello," does not.
+_GENERIC_LOCAL_PARTS = {
+    "admin", "contact", "help", "helpdesk", "hello", "info", "it", "mail", "noreply", "office",
+    "reception", "sales", "staff", "support", "team", "test", "user",
+}  # fmt: skip
+
+
 def _first_name(author: str) -> str:
     author = author.strip()
     if "@" in author:
         author = re.split(r"[._@+-]", author)[0]
+        if author.lower() in _GENERIC_LOCAL_PARTS:
+            return ""
     first = author.split()[0] if author.split() else ""
     return first[:1].upper() + first[1:] if first else ""
 
