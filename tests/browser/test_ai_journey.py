@@ -54,7 +54,7 @@ def test_assistant_and_draft(page, second_page, phone, shoot, live_url):
     shoot(ben, "ai-2-ben-draft-desktop")
     use.click()
     expect(ben.get_by_text("check and edit it before sending")).to_be_visible()
-    expect(ben.locator(EDITOR)).to_contain_text("Hello")
+    expect(ben.locator(EDITOR)).to_contain_text("Kind regards")  # the offline draft's sign-off
     shoot_both(ben, ben_phone, shoot, "ai-3-ben-draft-in-editor")
     with ben.expect_navigation():
         ben.get_by_role("button", name="Send", exact=True).click()
