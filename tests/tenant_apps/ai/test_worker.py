@@ -64,10 +64,14 @@ def test_real_worker_categorizes_in_the_tickets_own_schema(acme, globex, users, 
     probe = CeleryApp("ai-worker-test", broker=WORKER_REDIS_URL, set_as_current=False)
     try:
         pk = committed(create)
-        probe.control.purge()
         # What tenant_apps/ai/dispatch.py does after commit: the schema travels in the header.
+        # A queue of this run's own: another suite sharing the Redis database cannot take the task.
+        queue = f"ai-test-{uuid.uuid4().hex[:12]}"
         probe.send_task(
-            "tenant_apps.ai.tasks.ai_categorize_task", args=[pk], headers={"_schema_name": acme.schema_name}
+            "tenant_apps.ai.tasks.ai_categorize_task",
+            args=[pk],
+            headers={"_schema_name": acme.schema_name},
+            queue=queue,
         )
         env = {
             **os.environ,
@@ -81,7 +85,7 @@ def test_real_worker_categorizes_in_the_tickets_own_schema(acme, globex, users, 
             "OPENAI_MODEL": "gpt-worker",
         }
         cmd = [sys.executable, "-m", "celery", "-A", "saas", "worker", "--pool=solo", "--concurrency=1"]
-        cmd += ["--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"]
+        cmd += ["--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO", "-Q", queue]
         worker = subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
 
         def output() -> str:
