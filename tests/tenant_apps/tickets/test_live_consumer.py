@@ -354,3 +354,75 @@ def test_streamed_ai_text_reaches_its_audience(live):
             await socket.disconnect()
 
     run(scenario)
+
+
+REDIS_TEST_URL = "redis://127.0.0.1:6379/7"
+REDIS_LAYER = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_TEST_URL]}}}
+OTHER_PROCESS = """
+from django_tenants.utils import schema_context
+from tenant_apps.tickets import live
+from tenant_apps.tickets.models import Ticket
+with schema_context({schema!r}):
+    ticket = Ticket.objects.get(number={number})
+    live.stream_open(ticket, stream_id="w1", kind="assistant", user_id=None)
+    live.stream_chunk(ticket, stream_id="w1", delta="written by another process", kind="assistant", user_id=None)
+    live.stream_close(ticket, stream_id="w1", kind="assistant", user_id=None, message_id={message_id})
+    live.publish_message(live.message_get_for_live({message_id}))
+"""
+
+
+def test_through_the_real_redis_channel_layer(live):
+    """Two sockets and a second process (as a Celery worker would be), meeting in Redis DB 7."""
+    import os
+    import subprocess
+    import sys
+
+    import redis
+    from django.conf import settings
+
+    from tests.processes import database_url
+
+    try:
+        redis.Redis.from_url(REDIS_TEST_URL).ping()
+    except redis.ConnectionError:
+        pytest.skip(f"no Redis at {REDIS_TEST_URL}")
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(connection_settings()),
+        "REDIS_URL": REDIS_TEST_URL,
+        "TESTING": "1",
+        "LOG_LEVEL": "WARNING",
+    }
+
+    async def scenario():
+        ticket = await _ticket(live)
+        requester = await viewer(ticket.number, live.key["acme_staff"])
+        engineer = await viewer(ticket.number, live.key["engineer_acme"])
+        await engineer.send_json_to({"type": "message", "body": "through redis", "client_id": "r"})
+        ack = await next_frame(engineer, "ack")
+        assert (await next_frame(requester, "message"))["id"] == ack["message_id"]
+
+        script = OTHER_PROCESS.format(schema=live.acme.schema_name, number=ticket.number, message_id=ack["message_id"])
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "manage.py", "shell", "-c", script],
+            cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        frames = [f for f in await frames_for(requester, 1.5) if f["type"] != "presence"]
+        assert [f["type"] for f in frames] == ["stream.open", "stream.chunk", "stream.close"]
+        assert frames[1]["delta"] == "written by another process"
+        # publish_message again from the other process: this socket had it already, so not twice.
+        await requester.disconnect()
+        await engineer.disconnect()
+
+    channel_layers.backends.clear()
+    with override_settings(CHANNEL_LAYERS=REDIS_LAYER):
+        run(scenario)
+    channel_layers.backends.clear()
+
+
+def connection_settings():
+    from django.db import connection
+
+    return connection.settings_dict
