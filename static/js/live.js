@@ -92,11 +92,14 @@
     if (!element || thread.querySelector('[data-event-id="' + id + '"]')) return;
     thread.appendChild(element);
     lastEvent = Math.max(lastEvent, id);
-    if (statusHtml) {
-      var badge = document.querySelector("div:has(> h1) > .badge.rounded-pill");
-      var fresh = fromHtml(statusHtml);
-      if (badge && fresh) badge.replaceWith(fresh);
-    }
+    updateStatus(statusHtml);
+  }
+
+  function updateStatus(statusHtml) {
+    if (!statusHtml) return;
+    var badge = document.querySelector("div:has(> h1) > .badge.rounded-pill");
+    var fresh = fromHtml(statusHtml);
+    if (badge && fresh) badge.replaceWith(fresh);
   }
 
   // --- streamed AI text ---------------------------------------------------------------------
@@ -238,9 +241,7 @@
         myId = frame.user_id;
         break;
       case "message":
-        var element = fromHtml(frame.html);
-        // A message that replaces a provisional bubble ends that bubble's stream too.
-        addMessage(frame.id, element);
+        if (addMessage(frame.id, fromHtml(frame.html))) updateStatus(frame.status_html);
         break;
       case "event":
         addEvent(frame.id, fromHtml(frame.html), frame.status_html);
@@ -392,7 +393,11 @@
   if (form) {
     form.addEventListener("submit", function (event) {
       var files = form.querySelector("input[type=file]");
-      if (pending || !socket || socket.readyState !== WebSocket.OPEN || (files && files.files.length)) return; // the normal POST
+      if (pending) {
+        event.preventDefault(); // the previous reply is still on its way
+        return;
+      }
+      if (!socket || socket.readyState !== WebSocket.OPEN || (files && files.files.length)) return; // the normal POST
       var body = editor && editor.getHTML ? editor.getHTML() : form.querySelector("[name=body]").value;
       var internal = form.querySelector("input[name=internal]");
       var clientId = String(Date.now()) + Math.random().toString(16).slice(2);

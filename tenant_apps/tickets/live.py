@@ -70,6 +70,8 @@ def message_frame(message: Message) -> dict:
         "kind": message.kind,
         "author_id": message.author_id,
         "html": message_html(message),
+        # A reply can move the ticket (new -> open, pending -> open): the page updates its pill.
+        "status_html": render_to_string("tickets/_status.html", {"ticket": message.ticket}),
     }
 
 
