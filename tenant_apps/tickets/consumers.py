@@ -186,7 +186,7 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
         if event["id"] in self.sent_ids:  # already sent by a catch-up
             return
         self.sent_ids.add(event["id"])
-        await self.send_json({**event, "type": "message"})
+        await self.send(text_data=event["text"])
 
     async def live_event(self, event):
         if not self.ready or (event["kind"] == "note" and self.role != ENGINEER):

@@ -17,6 +17,7 @@ so a message written by the form, the socket, a worker or the API goes out once 
 (never for a rolled-back write), from the schema it was written in.
 """
 
+import json
 import logging
 import time
 from functools import partial
@@ -87,7 +88,9 @@ def publish_message(message: Message) -> None:
     engineers' group only, everything else to all viewers. Call it in the message's schema."""
     audience = "eng" if message.kind == Message.Kind.INTERNAL else "all"
     group = group_name(connection.schema_name, message.ticket_id, audience)
-    _send(group, {**message_frame(message), "type": "live.message"})
+    # Encoded once here, not once per socket: the consumers pass the text on as it is.
+    text = json.dumps(message_frame(message))
+    _send(group, {"type": "live.message", "id": message.pk, "kind": message.kind, "text": text})
 
 
 def publish_event(event: TicketEvent) -> None:
