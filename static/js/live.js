@@ -74,8 +74,23 @@
     return template.content.firstElementChild;
   }
 
+  function withCsrf(element) {
+    // Cards rendered for the socket carry no CSRF token: use the page's own.
+    var token = document.querySelector("input[name=csrfmiddlewaretoken]");
+    if (!token) return;
+    element.querySelectorAll("form[method=post]").forEach(function (form) {
+      if (form.querySelector("input[name=csrfmiddlewaretoken]")) return;
+      var input = document.createElement("input");
+      input.type = "hidden";
+      input.name = "csrfmiddlewaretoken";
+      input.value = token.value;
+      form.prepend(input);
+    });
+  }
+
   function addMessage(id, element) {
     if (!element || thread.querySelector('[data-message-id="' + id + '"]')) return false;
+    withCsrf(element);
     element.classList.add("live-new");
     var bubble = waitingBubbles[id];
     if (bubble && bubble.parentNode) {

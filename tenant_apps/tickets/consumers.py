@@ -186,7 +186,8 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
         if event["id"] in self.sent_ids:  # already sent by a catch-up
             return
         self.sent_ids.add(event["id"])
-        await self.send(text_data=event["text"])
+        engineer_text = event.get("text_eng") if self.role == ENGINEER else None
+        await self.send(text_data=engineer_text or event["text"])
 
     async def live_event(self, event):
         if not self.ready or (event["kind"] == "note" and self.role != ENGINEER):
@@ -272,7 +273,8 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
             found = selectors.live_catch_up_for(ticket=ticket, role=self.role, after=after, after_event=after_event)
             for row in (*found["messages"], *found["events"]):
                 row.ticket = ticket
-            frames = [live.message_frame(message) for message in found["messages"]]
+            engineer = self.role == ENGINEER
+            frames = [live.message_frame(message, engineer=engineer) for message in found["messages"]]
             frames += [live.event_frame(event) for event in found["events"]]
             return frames, found["more"]
 

@@ -33,8 +33,6 @@ from tenant_apps.tickets.models import Message, Ticket, TicketEvent
 logger = logging.getLogger(__name__)
 
 STREAM_KINDS = ("assistant", "draft")
-# Events shown as a line in the thread; replies and notes are shown as their message instead.
-MESSAGE_EVENTS = ("reply", "note")
 # Streamed text is sent in batches: at most one frame per stream every this many seconds (plus the
 # rest at close), so a fast model does not cost one channel-layer round trip per token.
 STREAM_FLUSH_SECONDS = 0.05
@@ -56,21 +54,24 @@ def _send(group: str, payload: dict) -> None:
 # --- messages and events ---------------------------------------------------------------------
 
 
-def message_html(message: Message) -> str:
-    return render_to_string("tickets/_message.html", {"message": message, "ticket": message.ticket})
+def message_html(message: Message, *, engineer: bool) -> str:
+    """The card the page shows. Rendered without a request: forms in it (an AI message's "This
+    solved it") get their CSRF token from the page (live.js)."""
+    context = {"message": message, "ticket": message.ticket, "is_engineer": engineer}
+    return render_to_string("tickets/_message.html", context)
 
 
 def event_html(event: TicketEvent) -> str:
     return render_to_string("tickets/_live_event.html", {"event": event})
 
 
-def message_frame(message: Message) -> dict:
+def message_frame(message: Message, *, engineer: bool) -> dict:
     return {
         "type": "message",
         "id": message.pk,
         "kind": message.kind,
         "author_id": message.author_id,
-        "html": message_html(message),
+        "html": message_html(message, engineer=engineer),
         # A reply can move the ticket (new -> open, pending -> open): the page updates its pill.
         "status_html": render_to_string("tickets/_status.html", {"ticket": message.ticket}),
     }
@@ -88,9 +89,11 @@ def publish_message(message: Message) -> None:
     engineers' group only, everything else to all viewers. Call it in the message's schema."""
     audience = "eng" if message.kind == Message.Kind.INTERNAL else "all"
     group = group_name(connection.schema_name, message.ticket_id, audience)
-    # Encoded once here, not once per socket: the consumers pass the text on as it is.
-    text = json.dumps(message_frame(message))
-    _send(group, {"type": "live.message", "id": message.pk, "kind": message.kind, "text": text})
+    # Encoded once here, not once per socket: the consumers pass the text on as it is. An AI
+    # message's card differs for engineers (no "This solved it"), so it is rendered twice.
+    text = json.dumps(message_frame(message, engineer=audience == "eng"))
+    text_eng = json.dumps(message_frame(message, engineer=True)) if message.kind == Message.Kind.AI else None
+    _send(group, {"type": "live.message", "id": message.pk, "kind": message.kind, "text": text, "text_eng": text_eng})
 
 
 def publish_event(event: TicketEvent) -> None:
@@ -118,7 +121,7 @@ def _broadcast(schema: str, message_id: int | None, event_id: int | None) -> Non
                 publish_message(message)
         elif event_id:
             event = TicketEvent.objects.select_related("actor", "ticket").filter(pk=event_id).first()
-            if event is not None and event.kind not in MESSAGE_EVENTS:
+            if event is not None:
                 publish_event(event)
 
 

@@ -242,7 +242,8 @@ def ticket_messages(request, number: int):
     except ValueError:
         return HttpResponseBadRequest("after and after_event are message and event ids")
     catch_up = selectors.live_catch_up_for(ticket=ticket, role=request.role, after=after, after_event=after_event)
-    return render(request, "tickets/_live_catch_up.html", {"ticket": ticket, **catch_up})
+    context = {"ticket": ticket, "is_engineer": request.role == "engineer", **catch_up}
+    return render(request, "tickets/_live_catch_up.html", context)
 
 
 def ticket_history(request, number: int):

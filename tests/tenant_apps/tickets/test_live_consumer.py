@@ -426,3 +426,30 @@ def connection_settings():
     from django.db import connection
 
     return connection.settings_dict
+
+
+def test_an_ai_answer_written_by_a_worker_appears_live_per_viewer(live):
+    """The AI's message comes through the same hook; its card is the requester's (with "This
+    solved it") or the engineer's (without)."""
+
+    async def scenario():
+        ticket = await _ticket(live)
+        requester = await viewer(ticket.number, live.key["acme_staff"])
+        engineer = await viewer(ticket.number, live.key["engineer_acme"])
+        message = await in_site(
+            live.acme,
+            lambda: services.ticket_ai_message_add(
+                ticket=ticket, body_html="<p>Restart the VPN client.</p>", ai_model="offline", sources=[]
+            ),
+        )
+        mine = await next_frame(requester, "message")
+        theirs = await next_frame(engineer, "message")
+        assert mine["id"] == theirs["id"] == message.pk and mine["kind"] == "ai"
+        assert "Restart the VPN client." in mine["html"] and "This solved it" in mine["html"]
+        assert "Restart the VPN client." in theirs["html"] and "This solved it" not in theirs["html"]
+        # No event line for it: the message is the event.
+        assert not [f for f in await frames_for(requester, 0.3) if f["type"] == "event"]
+        await requester.disconnect()
+        await engineer.disconnect()
+
+    run(scenario)
