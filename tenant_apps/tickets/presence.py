@@ -4,10 +4,12 @@ REDIS_URL is set).
 One cache entry per ticket holds the open sockets (channel name -> viewer and an expiry time).
 A socket is refreshed when it connects and on each ping the page sends (every 25 s); an entry not
 refreshed within PRESENCE_SECONDS is dropped by the next change, so a socket whose process died
-without saying goodbye disappears within a minute. Updates are read-modify-write without a lock:
-two sockets arriving at the same instant may drop one entry, which its next ping puts back.
+without saying goodbye disappears within a minute. Updates are read-modify-write, serialized by a
+lock within a process; two processes updating the same ticket at the same instant may drop one
+entry, which that socket's next ping (25 s) puts back.
 """
 
+import threading
 import time
 
 from django.core.cache import cache
@@ -24,7 +26,15 @@ def _viewers(sockets: dict) -> list[dict]:
     return sorted(people.values(), key=lambda viewer: (viewer["name"].lower(), viewer["id"]))
 
 
+_lock = threading.Lock()
+
+
 def _update(schema: str, ticket_id: int, change, now: float | None = None) -> tuple[list[dict], bool]:
+    with _lock:
+        return _update_locked(schema, ticket_id, change, now)
+
+
+def _update_locked(schema: str, ticket_id: int, change, now: float | None) -> tuple[list[dict], bool]:
     now = time.time() if now is None else now
     key = _key(schema, ticket_id)
     state = cache.get(key) or {"sockets": {}, "viewers": []}

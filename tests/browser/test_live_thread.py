@@ -2,7 +2,8 @@
 covering acme) on the same ticket page, over the live uvicorn server (websockets through
 Channels, in-memory layer in that one process).
 
-- a message sent in one page appears in the other within a second, without reload;
+- a message sent in one page appears in the other within a second, without reload (timed from
+  the second message on: the first also warms the server);
 - ben's internal note never reaches alice's page; "is typing" and "Viewing now" show up;
 - with websockets unavailable, the page says so and polls the HTTP fallback;
 - a streamed AI answer (pushed through Redis DB 7 from this process, as a worker would) shows
@@ -94,8 +95,11 @@ def test_two_people_on_one_ticket_see_each_other_live(page, second_page, live_ur
     ben.keyboard.type(" VPN client version do you run?")
     started = time.monotonic()
     ben.get_by_role("button", name="Send", exact=True).click()
-    expect(alice.locator("article", has_text="Which VPN client version do you run?")).to_be_visible(timeout=1000)
-    assert time.monotonic() - started < 1.0
+    # The first message after the pages opened also warms the server's code paths (and this
+    # machine is shared: at load 20 on 2 cores it took 0.96 s): it must arrive, the next ones are
+    # timed against the one-second promise.
+    expect(alice.locator("article", has_text="Which VPN client version do you run?")).to_be_visible(timeout=5000)
+    assert time.monotonic() - started < 5.0
     expect(ben.locator("article", has_text="Which VPN client version do you run?")).to_have_count(1)
     expect(ben.locator(".ProseMirror[contenteditable=true]")).not_to_contain_text("Which VPN")  # the editor was emptied
     expect(alice.locator("div:has(> h1) > .badge.rounded-pill")).to_have_text("Open")  # new -> open, live
@@ -104,6 +108,13 @@ def test_two_people_on_one_ticket_see_each_other_live(page, second_page, live_ur
     expect(ben.get_by_role("button", name="Send", exact=True)).to_be_enabled()
     _send(ben, "Firewall lease looks short", internal=True)
     expect(ben.locator("article", has_text="Firewall lease looks short")).to_contain_text("Internal note")
+    expect(ben.get_by_role("button", name="Send", exact=True)).to_be_enabled()
+    # ben again, timed: alice has it within a second.
+    type_rich_text(ben, "Please send me the VPN log")
+    started = time.monotonic()
+    ben.get_by_role("button", name="Send", exact=True).click()
+    expect(alice.locator("article", has_text="Please send me the VPN log")).to_be_visible(timeout=1000)
+    assert time.monotonic() - started < 1.0
 
     # alice answers: ben sees it within a second; alice never got the note.
     _send(alice, "Version 5.2.1")
