@@ -16,7 +16,8 @@ after the commit and the on-commit publish: the part that does not depend on the
 Set-up: DATABASE_URL (a database of its own: it is created if missing, migrated, and the demo
 runs there once) and REDIS_URL (the channel layer and cache of the server). The viewers are
 sockets of alice (the requester, staff) and ben (engineer covering acme), half each, with real
-session rows; the sender is ben. One uvicorn process, started here, `DEBUG=0`, serves them (the
+session rows; the messages are sent by ben, from 10 more sockets in turn (one socket may send
+3 frames a second in the long run). One uvicorn process, started here, `DEBUG=0`, serves them (the
 CPU is shared with this client process and PostgreSQL and Redis, which run on the same machine).
 
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/tenantdesk_livebench \\
@@ -44,6 +45,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path[:] = [str(BASE_DIR), *(p for p in sys.path if Path(p or ".").resolve() != BASE_DIR / "benchmarks")]
 
 
+SENDERS = 10
+
+
 def log(text: str = "") -> None:
     print(text, flush=True)
 
@@ -65,6 +69,7 @@ def data_prepare():
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
+    from django.core.cache import cache
     from django.core.management import call_command
     from django_tenants.utils import tenant_context
 
@@ -73,6 +78,8 @@ def data_prepare():
     from tenant_apps.tickets import services
 
     call_command("migrate", verbosity=0, interactive=False)
+    # REDIS_URL's database also holds the cache: drop host -> site entries another database left.
+    cache.clear()
     if not Client.objects.filter(subdomain="acme").exists():
         call_command("demo", verbosity=0)
     site = Client.objects.get(subdomain="acme")
@@ -124,6 +131,7 @@ def server_start(port: int):
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             conn.request("GET", "/healthz", headers={"Host": settings.ROOT_DOMAIN})
             if conn.getresponse().status == 200:
+                server.log_file = log_file
                 return server
         except OSError:
             time.sleep(0.2)
@@ -167,18 +175,20 @@ async def measure(args, port: int, number: int, alice: str, ben: str) -> tuple[l
     viewers = []
     for i in range(args.viewers):
         viewers.append(await open_socket(alice if i % 2 == 0 else ben))
-    sender = await open_socket(ben)
+    # Several sender sockets, used in turn: one socket may send at most 3 frames a second in the
+    # long run (consumers.FRAME_REFILL_PER_SECOND), and the benchmark sends faster than that.
+    senders = [await open_socket(ben) for _ in range(SENDERS)]
     readers = [asyncio.create_task(read(ws)) for ws in viewers]
     acks: dict[int, float] = {}
-    sender_reader = asyncio.create_task(sender_drain(sender, acks))
-    log(f"{len(viewers)} viewers connected (+1 sender)")
+    sender_readers = [asyncio.create_task(sender_drain(ws, acks)) for ws in senders]
+    log(f"{len(viewers)} viewers connected (+{SENDERS} sender sockets)")
 
     samples, slowest, written = [], [], []
     for n in range(args.warmup + args.runs):
         everyone[n] = asyncio.Event()
         frame = json.dumps({"type": "message", "body": f"<p>bench-{n}-end</p>", "client_id": str(n)})
         sent = time.perf_counter()
-        await sender.send(frame)
+        await senders[n % SENDERS].send(frame)
         try:
             await asyncio.wait_for(everyone[n].wait(), timeout=10)
         except TimeoutError:
@@ -191,9 +201,9 @@ async def measure(args, port: int, number: int, alice: str, ben: str) -> tuple[l
             if n in acks:
                 written.append(acks[n] - sent)
         await asyncio.sleep(0.02)
-    for task in (*readers, sender_reader):
+    for task in (*readers, *sender_readers):
         task.cancel()
-    for ws in (*viewers, sender):
+    for ws in (*viewers, *senders):
         await ws.close()
     return samples, slowest, written
 
@@ -244,9 +254,17 @@ def main() -> int:
     server = server_start(port)
     try:
         samples, slowest, written = asyncio.run(measure(args, port, number, alice, ben))
+    except Exception:
+        server.log_file.seek(0)
+        log("server output:\n" + server.log_file.read().decode(errors="replace")[-6000:])
+        raise
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
     log("uptime after: " + uptime())
     log("")
     log("| send -> receipt | samples | median ms | p95 ms | max ms |")

@@ -185,7 +185,13 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 if REDIS_URL:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    # redis-py 8 reads with a 5 s socket timeout by default, the very time channels_redis blocks in
+    # BZPOPMIN waiting for messages: a slow answer then kills the consumer (seen under load in
+    # benchmarks/live.py). Reads may take longer than the 5 s block; a dead Redis still errors.
+    _redis_host = {"address": REDIS_URL, "socket_timeout": 15}
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [_redis_host]}}
+    }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 # Live ticket threads (tenant_apps/tickets/consumers.py): the largest websocket frame accepted,

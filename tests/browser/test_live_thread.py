@@ -184,7 +184,9 @@ def live_url_redis(world):
         server.terminate()
         server.wait(timeout=10)
         log.close()
-        redis.Redis.from_url(REDIS_TEST_URL).delete("celery")  # tasks that server queued, never run
+        # Redis DB 7 is this suite's own: drop the tasks that server queued (never run) and its cache
+        # (host -> site entries of the test database).
+        redis.Redis.from_url(REDIS_TEST_URL).flushdb()
 
 
 def _stream(number: int, kind: str, user_email: str | None, words: list[str], *, close: bool):
@@ -198,7 +200,12 @@ def _stream(number: int, kind: str, user_email: str | None, words: list[str], *,
     from tenant_apps.tickets import live
     from tenant_apps.tickets.models import Ticket
 
-    layer = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_TEST_URL]}}}
+    layer = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"address": REDIS_TEST_URL, "socket_timeout": 15}]},  # as saas/settings.py
+        }
+    }
 
     def run():
         channel_layers.backends.clear()

@@ -357,7 +357,12 @@ def test_streamed_ai_text_reaches_its_audience(live):
 
 
 REDIS_TEST_URL = "redis://127.0.0.1:6379/7"
-REDIS_LAYER = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_TEST_URL]}}}
+REDIS_LAYER = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [{"address": REDIS_TEST_URL, "socket_timeout": 15}]},  # as saas/settings.py
+    }
+}
 OTHER_PROCESS = """
 from django_tenants.utils import schema_context
 from tenant_apps.tickets import live
