@@ -31,6 +31,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -106,7 +107,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_start(port: int):
+def server_start(port: int, profile: str = ""):
     env = {
         **os.environ,
         "DEBUG": "0",
@@ -114,7 +115,8 @@ def server_start(port: int):
         "LOG_LEVEL": "WARNING",
         "LIVE_MESSAGES_PER_MINUTE": "1000000",  # the benchmark sends faster than a person may
     }
-    cmd = [sys.executable, "-m", "uvicorn", "saas.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else [])]
+    cmd += ["-m", "uvicorn", "saas.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
     cmd += ["--lifespan", "off", "--no-access-log"]
     log_file = tempfile.TemporaryFile(mode="w+b")
     server = subprocess.Popen(cmd, cwd=BASE_DIR, env=env, stdout=log_file, stderr=subprocess.STDOUT)  # noqa: S603
@@ -183,7 +185,7 @@ async def measure(args, port: int, number: int, alice: str, ben: str) -> tuple[l
     sender_readers = [asyncio.create_task(sender_drain(ws, acks)) for ws in senders]
     log(f"{len(viewers)} viewers connected (+{SENDERS} sender sockets)")
 
-    samples, slowest, written = [], [], []
+    samples, slowest, sent_at = [], [], {}
     for n in range(args.warmup + args.runs):
         everyone[n] = asyncio.Event()
         frame = json.dumps({"type": "message", "body": f"<p>bench-{n}-end</p>", "client_id": str(n)})
@@ -198,9 +200,10 @@ async def measure(args, port: int, number: int, alice: str, ben: str) -> tuple[l
             samples += delays
             if delays:
                 slowest.append(max(delays))
-            if n in acks:
-                written.append(acks[n] - sent)
+            sent_at[n] = sent
         await asyncio.sleep(0.02)
+    await asyncio.sleep(1)  # the last acks
+    written = [acks[n] - sent for n, sent in sent_at.items() if n in acks]
     for task in (*readers, *sender_readers):
         task.cancel()
     for ws in (*viewers, *senders):
@@ -213,6 +216,12 @@ async def sender_drain(ws, acks: dict[int, float]):
         frame = json.loads(raw)
         if frame["type"] == "ack":
             acks[int(frame["client_id"])] = time.perf_counter()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def uptime() -> str:
@@ -236,6 +245,7 @@ def main() -> int:
     parser.add_argument("--viewers", type=int, default=50)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--profile", default="", help="run uvicorn under cProfile, writing this file")
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
         raise SystemExit("set DATABASE_URL (a database of its own) and REDIS_URL; see the docstring")
@@ -251,15 +261,17 @@ def main() -> int:
     log("uptime before: " + uptime())
     _site, number, alice, ben = data_prepare()
     port = free_port()
-    server = server_start(port)
+    server = server_start(port, args.profile)
     try:
+        cpu_before = cpu_seconds(server.pid)
         samples, slowest, written = asyncio.run(measure(args, port, number, alice, ben))
+        cpu = cpu_seconds(server.pid) - cpu_before
     except Exception:
         server.log_file.seek(0)
         log("server output:\n" + server.log_file.read().decode(errors="replace")[-6000:])
         raise
     finally:
-        server.terminate()
+        server.send_signal(signal.SIGINT)  # a clean stop: cProfile writes its file
         try:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -272,6 +284,8 @@ def main() -> int:
     log(summary(f"each of {args.viewers} viewers", samples))
     log(summary("slowest viewer of each message", slowest))
     log(summary("sender's ack (write, commit, publish)", written))
+    runs = args.runs + args.warmup
+    log(f"\nuvicorn CPU time (user + system) per message, connections included: {cpu / runs * 1000:.1f} ms")
     return 0
 
 
