@@ -88,9 +88,36 @@
     });
   }
 
+  // Cards pushed over the socket were rendered once for everyone (in UTC): show their times in
+  // the viewer's timezone, as the page does ("Y-m-d H:i", or "H:i" on event lines).
+  var timeParts = null;
+  try {
+    timeParts = new Intl.DateTimeFormat("en-GB", {
+      timeZone: thread.dataset.timezone || undefined,
+      year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+    });
+  } catch (error) {
+    timeParts = null;
+  }
+
+  function localTimes(element) {
+    if (!timeParts) return;
+    element.querySelectorAll("time[datetime]").forEach(function (time) {
+      var when = new Date(time.getAttribute("datetime"));
+      if (isNaN(when)) return;
+      var p = {};
+      timeParts.formatToParts(when).forEach(function (part) {
+        p[part.type] = part.value;
+      });
+      var clock = p.hour + ":" + p.minute;
+      time.textContent = time.textContent.length > 5 ? p.year + "-" + p.month + "-" + p.day + " " + clock : clock;
+    });
+  }
+
   function addMessage(id, element) {
     if (!element || thread.querySelector('[data-message-id="' + id + '"]')) return false;
     withCsrf(element);
+    localTimes(element);
     element.classList.add("live-new");
     var bubble = waitingBubbles[id];
     if (bubble && bubble.parentNode) {
@@ -105,6 +132,7 @@
 
   function addEvent(id, element, statusHtml) {
     if (!element || thread.querySelector('[data-event-id="' + id + '"]')) return;
+    localTimes(element);
     thread.appendChild(element);
     lastEvent = Math.max(lastEvent, id);
     updateStatus(statusHtml);

@@ -21,12 +21,14 @@ import json
 import logging
 import time
 from contextlib import nullcontext
+from datetime import UTC
 from functools import partial
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from tenant_apps.tickets.models import Message, Ticket, TicketEvent
@@ -56,14 +58,17 @@ def _send(group: str, payload: dict) -> None:
 
 
 def message_html(message: Message, *, engineer: bool) -> str:
-    """The card the page shows. Rendered without a request: forms in it (an AI message's "This
-    solved it") get their CSRF token from the page (live.js)."""
+    """The card the page shows, rendered once for every viewer: in UTC (the page shows its times
+    in the viewer's timezone), without a request (forms in it, like an AI message's "This solved
+    it", get their CSRF token from the page: live.js)."""
     context = {"message": message, "ticket": message.ticket, "is_engineer": engineer}
-    return render_to_string("tickets/_message.html", context)
+    with timezone.override(UTC):
+        return render_to_string("tickets/_message.html", context)
 
 
 def event_html(event: TicketEvent) -> str:
-    return render_to_string("tickets/_live_event.html", {"event": event})
+    with timezone.override(UTC):
+        return render_to_string("tickets/_live_event.html", {"event": event})
 
 
 def message_frame(message: Message, *, engineer: bool) -> dict:
