@@ -44,6 +44,7 @@
   var typists = {};
   var waitingBubbles = {}; // message id -> provisional bubble to replace when the message arrives
   var streams = {}; // stream id -> {kind, el, text}
+  var doneStreams = {}; // stream ids whose bubble was replaced by the real message
   var pending = null; // {clientId, timer} while a reply sent over the socket waits for its ack
   var editor = null;
 
@@ -120,6 +121,15 @@
     localTimes(element);
     element.classList.add("live-new");
     var bubble = waitingBubbles[id];
+    if (!bubble && element.dataset.messageKind === "ai") {
+      // An AI message whose stream was not closed with its id: it replaces the oldest provisional
+      // assistant bubble still on the page (one answer streams at a time per ticket).
+      bubble = thread.querySelector("article.live-provisional[data-stream-id]");
+      if (bubble) {
+        delete streams[bubble.dataset.streamId];
+        doneStreams[bubble.dataset.streamId] = true;
+      }
+    }
     if (bubble && bubble.parentNode) {
       bubble.replaceWith(element);
     } else {
@@ -172,6 +182,7 @@
 
   function streamChunk(frame) {
     var stream = streams[frame.stream_id];
+    if (doneStreams[frame.stream_id]) return; // the message is already there
     if (!stream) {
       streamOpen(frame); // joined mid-stream: show the rest
       stream = streams[frame.stream_id];
@@ -433,6 +444,18 @@
     }
   }
 
+  // The socket carries a plain reply (body, internal). A form with anything more filled in (say
+  // the AI draft it started from) posts normally, so the view records all of it.
+  var SOCKET_FIELDS = { body: 1, internal: 1, attachments: 1, csrfmiddlewaretoken: 1 };
+
+  function hasExtraFields() {
+    var extra = false;
+    new FormData(form).forEach(function (value, name) {
+      if (!SOCKET_FIELDS[name] && value !== "" && !(value instanceof File)) extra = true;
+    });
+    return extra;
+  }
+
   if (form) {
     form.addEventListener("submit", function (event) {
       var files = form.querySelector("input[type=file]");
@@ -440,7 +463,7 @@
         event.preventDefault(); // the previous reply is still on its way
         return;
       }
-      if (!socket || socket.readyState !== WebSocket.OPEN || (files && files.files.length)) return; // the normal POST
+      if (!socket || socket.readyState !== WebSocket.OPEN || (files && files.files.length) || hasExtraFields()) return; // the normal POST
       var body = editor && editor.getHTML ? editor.getHTML() : form.querySelector("[name=body]").value;
       var internal = form.querySelector("input[name=internal]");
       var clientId = String(Date.now()) + Math.random().toString(16).slice(2);

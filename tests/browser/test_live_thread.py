@@ -30,6 +30,12 @@ from tests.processes import committed, database_url
 pytestmark = pytest.mark.browser
 
 REDIS_TEST_URL = "redis://127.0.0.1:6379/7"
+REDIS_LAYER = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [{"address": REDIS_TEST_URL, "socket_timeout": 15}]},  # as saas/settings.py
+    }
+}
 
 
 def _ticket_committed(subject: str) -> int:
@@ -191,6 +197,26 @@ def live_url_redis(world):
         redis.Redis.from_url(REDIS_TEST_URL).flushdb()
 
 
+def _ai_answer(number: int, text: str) -> None:
+    """The assistant's real message, written as the AI task does (its stream was never closed)."""
+    from channels.layers import channel_layers
+    from django.test import override_settings
+    from django_tenants.utils import tenant_context
+
+    from shared_apps.tenancy.models import Client
+    from tenant_apps.tickets import services
+    from tenant_apps.tickets.models import Ticket
+
+    def run():
+        channel_layers.backends.clear()
+        with override_settings(CHANNEL_LAYERS=REDIS_LAYER), tenant_context(Client.objects.get(subdomain="acme")):
+            ticket = Ticket.objects.get(number=number)
+            services.ticket_ai_message_add(ticket=ticket, body_html=f"<p>{text}</p>", ai_model="offline", sources=[])
+        channel_layers.backends.clear()
+
+    committed(run)
+
+
 def _stream(number: int, kind: str, user_email: str | None, words: list[str], *, close: bool):
     """Stream text into the Redis-backed server, as an AI task in a worker would."""
     from channels.layers import channel_layers
@@ -202,16 +228,9 @@ def _stream(number: int, kind: str, user_email: str | None, words: list[str], *,
     from tenant_apps.tickets import live
     from tenant_apps.tickets.models import Ticket
 
-    layer = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [{"address": REDIS_TEST_URL, "socket_timeout": 15}]},  # as saas/settings.py
-        }
-    }
-
     def run():
         channel_layers.backends.clear()
-        with override_settings(CHANNEL_LAYERS=layer), tenant_context(Client.objects.get(subdomain="acme")):
+        with override_settings(CHANNEL_LAYERS=REDIS_LAYER), tenant_context(Client.objects.get(subdomain="acme")):
             ticket = Ticket.objects.get(number=number)
             user_id = User.objects.get(email=user_email).pk if user_email else None
             stream_id = f"{kind}-{number}"
@@ -249,6 +268,13 @@ def test_streamed_ai_text_and_screenshots(page, second_page, phone, shoot, live_
     expect(ben_phone.locator("#ai-draft-text")).to_have_text("".join(draft))  # ben's other device
     shoot(ben, "live-2-engineer-draft-desktop")
     shoot(ben_phone, "live-2-engineer-draft-phone")
+    # The real answer arrives: it takes the provisional bubble's place, on every page.
+    _ai_answer(ticket_number, "Restart the VPN client, then sign in again.")
+    for each in (alice, ben, alice_phone):
+        expect(each.locator("article.live-provisional")).to_have_count(0)
+        expect(each.locator("article[data-message-kind=ai]")).to_contain_text("Restart the VPN client")
+    expect(alice.locator("article[data-message-kind=ai]").get_by_role("button", name="This solved it")).to_be_visible()
+    expect(ben.locator("article[data-message-kind=ai]").get_by_role("button", name="This solved it")).to_have_count(0)
     ben.get_by_role("button", name="Use this draft").click()
     expect(ben.locator(".ProseMirror[contenteditable=true]")).to_contain_text("please update to 5.3 and tell us.")
     expect(ben.locator(".ProseMirror[contenteditable=true] p")).to_have_count(2)
