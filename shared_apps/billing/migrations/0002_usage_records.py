@@ -5,33 +5,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0001_initial'),
-        ('tenancy', '0002_public_site'),
+        ("billing", "0001_initial"),
+        ("tenancy", "0002_public_site"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='plan',
-            name='ai_token_quota',
-            field=models.PositiveBigIntegerField(default=500000, help_text='AI tokens a site may use per month with external providers.'),
+            model_name="plan",
+            name="ai_token_quota",
+            field=models.PositiveBigIntegerField(
+                default=500000, help_text="AI tokens a site may use per month with external providers."
+            ),
         ),
         migrations.CreateModel(
-            name='UsageRecord',
+            name="UsageRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('month', models.DateField(help_text='First day of the month.')),
-                ('provider', models.CharField(max_length=20)),
-                ('model', models.CharField(blank=True, max_length=80)),
-                ('calls', models.PositiveIntegerField(default=0)),
-                ('tokens_in', models.PositiveBigIntegerField(default=0)),
-                ('tokens_out', models.PositiveBigIntegerField(default=0)),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='usage_records', to='tenancy.client')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("month", models.DateField(help_text="First day of the month.")),
+                ("provider", models.CharField(max_length=20)),
+                ("model", models.CharField(blank=True, max_length=80)),
+                ("calls", models.PositiveIntegerField(default=0)),
+                ("tokens_in", models.PositiveBigIntegerField(default=0)),
+                ("tokens_out", models.PositiveBigIntegerField(default=0)),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="usage_records", to="tenancy.client"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['client', 'month'], name='usage_client_month')],
-                'constraints': [models.UniqueConstraint(fields=('client', 'month', 'provider', 'model'), name='usage_unique_month_model')],
+                "indexes": [models.Index(fields=["client", "month"], name="usage_client_month")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("client", "month", "provider", "model"), name="usage_unique_month_model"
+                    )
+                ],
             },
         ),
     ]
