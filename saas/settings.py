@@ -185,9 +185,19 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 if REDIS_URL:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    # redis-py 8 reads with a 5 s socket timeout by default, the very time channels_redis blocks in
+    # BZPOPMIN waiting for messages: a slow answer then kills the consumer (seen under load in
+    # benchmarks/live.py). Reads may take longer than the 5 s block; a dead Redis still errors.
+    _redis_host = {"address": REDIS_URL, "socket_timeout": 15}
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [_redis_host]}}
+    }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Live ticket threads (tenant_apps/tickets/consumers.py): the largest websocket frame accepted,
+# and how many messages one person may send over sockets per minute on one site.
+LIVE_FRAME_MAX_BYTES = env_int("LIVE_FRAME_MAX_BYTES", 128 * 1024, minimum=1024)
+LIVE_MESSAGES_PER_MINUTE = env_int("LIVE_MESSAGES_PER_MINUTE", 20, minimum=1)
 
 # --- AI (tenant_apps/ai, docs/ai.md) ------------------------------------------------------
 # "auto": OpenAI when OPENAI_API_KEY is set, else Gemini when GEMINI_API_KEY is set, else the

@@ -82,6 +82,7 @@ TENANT_EXPECT = {
     # are checked role by role in tests/tenant_apps/tickets/test_ticket_views.py.
     "ticket_detail": {"*": 404},
     "ticket_history": {"*": 404},
+    "ticket_messages": {"*": 404},  # the live thread's polling fallback; per role in test_live_views.py
     "ticket_attachment": {"*": 404},
     "ticket_reply": {"*": 405},
     "ticket_status": {"*": 405},

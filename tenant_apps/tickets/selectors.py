@@ -137,3 +137,27 @@ def category_list() -> QuerySet:
     from tenant_apps.tickets.models import Category
 
     return Category.objects.filter(is_active=True)
+
+
+def event_last_id(*, ticket: Ticket) -> int:
+    return ticket.events.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+LIVE_CATCH_UP_MAX = 200
+
+
+def live_catch_up_for(*, ticket: Ticket, role: str | None, after: int, after_event: int) -> dict:
+    """What a live thread missed, oldest first: the messages after message id `after` and the
+    events after event id `after_event` (thread lines; not those about a message, which show as
+    the message) that `role` may see. Every service that adds a message locks the ticket row
+    first, so a ticket's message ids grow in commit order and "after an id" misses nothing.
+    `more` is True when there were more than LIVE_CATCH_UP_MAX (the browser then reloads)."""
+    messages = message_list_for(ticket=ticket, role=role).select_related("author").filter(pk__gt=after)
+    messages = list(messages[: LIVE_CATCH_UP_MAX + 1])
+    events = list(
+        event_list_for(ticket=ticket, role=role)
+        .exclude(after__has_key="message")  # replies, notes, AI answers: shown as their message
+        .filter(pk__gt=after_event)[: LIVE_CATCH_UP_MAX + 1]
+    )
+    more = len(messages) > LIVE_CATCH_UP_MAX or len(events) > LIVE_CATCH_UP_MAX
+    return {"messages": messages[:LIVE_CATCH_UP_MAX], "events": events[:LIVE_CATCH_UP_MAX], "more": more}

@@ -24,6 +24,7 @@ from shared_apps.engineers.assignment import assignment_choose, assignment_recor
 from shared_apps.engineers.ticket_index import current_client_id, ticket_index_sync, time_entry_index_add
 from tenant_apps.ai.dispatch import ai_categorize_after_commit
 from tenant_apps.reviews.notifications import ticket_status_changed
+from tenant_apps.tickets import live
 from tenant_apps.tickets.attachments import CheckedUpload, uploads_check
 from tenant_apps.tickets.models import (
     Attachment,
@@ -76,6 +77,8 @@ def _event(ticket: Ticket, *, actor, kind: str, before: dict | None = None, afte
         ticket_event_notify_after_commit(event.pk)
     if kind == "status":  # resolved: ask the requester to rate it (reviews/notifications.py)
         ticket_status_changed(ticket, new_status=ticket.status)
+    # ...and the one place that shows it live to everyone viewing the ticket, after commit.
+    live.broadcast_on_commit(event)
     return event
 
 
@@ -597,6 +600,7 @@ def ticket_sla_breaches_flag(*, now: datetime) -> list[Ticket]:
         breached.append(ticket)
     for event in TicketEvent.objects.bulk_create(events):
         ticket_event_notify_after_commit(event.pk)
+        live.broadcast_on_commit(event)
     if breached:
         ticket_index_sync(breached)
     return breached

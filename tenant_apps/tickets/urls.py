@@ -12,6 +12,7 @@ urlpatterns = [
     path("tickets/<int:number>/time/", views.ticket_time, name="ticket_time"),
     path("tickets/<int:number>/share/", views.ticket_share, name="ticket_share"),
     path("tickets/<int:number>/merge/", views.ticket_merge, name="ticket_merge"),
+    path("tickets/<int:number>/messages/", views.ticket_messages, name="ticket_messages"),
     path("tickets/<int:number>/history/", views.ticket_history, name="ticket_history"),
     path("tickets/<int:number>/attachments/<int:attachment_id>/", views.ticket_attachment, name="ticket_attachment"),
     path("reports/", views.ticket_report, name="ticket_report"),

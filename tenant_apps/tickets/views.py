@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -82,9 +82,13 @@ def ticket_create(request):
 def _detail(request, ticket: Ticket, *, reply_form=None, status=200):
     is_engineer = request.role == "engineer"
     reply_form = reply_form or ReplyForm()
+    conversation = list(selectors.message_list_for(ticket=ticket, role=request.role).select_related("author"))
     context = {
         "ticket": ticket,
-        "conversation": selectors.message_list_for(ticket=ticket, role=request.role).select_related("author"),
+        "conversation": conversation,
+        # Where the live thread (static/js/live.js) starts catching up from.
+        "last_message_id": max((message.pk for message in conversation), default=0),
+        "last_event_id": selectors.event_last_id(ticket=ticket),
         "opening_attachments": selectors.attachment_list_opening(ticket=ticket),
         "reply_form": reply_form,
         "status_choices": services.status_choices_for(ticket=ticket, role=request.role),
@@ -227,6 +231,19 @@ def ticket_merge(request, number: int):
         return f"Closed as a duplicate of {request.tenant.ticket_prefix}-{into.number}."
 
     return _act(request, number, action)
+
+
+def ticket_messages(request, number: int):
+    """The live thread's polling fallback: what the user may see after `?after=<message id>` and
+    `&after_event=<event id>`, as the same partials the socket sends (oldest first)."""
+    ticket = selectors.ticket_get_for(user=request.user, role=request.role, number=number)
+    try:
+        after, after_event = int(request.GET.get("after", 0)), int(request.GET.get("after_event", 0))
+    except ValueError:
+        return HttpResponseBadRequest("after and after_event are message and event ids")
+    catch_up = selectors.live_catch_up_for(ticket=ticket, role=request.role, after=after, after_event=after_event)
+    context = {"ticket": ticket, "is_engineer": request.role == "engineer", **catch_up}
+    return render(request, "tickets/_live_catch_up.html", context)
 
 
 def ticket_history(request, number: int):

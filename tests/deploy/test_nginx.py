@@ -157,7 +157,8 @@ class Stack:
         cmd = ["curl", "-sS", "--max-time", "10", "--cacert", str(self.cert), *resolve, *args]
         if host:
             cmd += ["-H", f"Host: {host}"]
-        return subprocess.run([*cmd, url], capture_output=True, text=True, timeout=30)
+        # errors="replace": a websocket's frames after the 101 are binary-framed, not UTF-8 text.
+        return subprocess.run([*cmd, url], capture_output=True, text=True, errors="replace", timeout=30)
 
     def get(self, subdomain: str | None, path: str, *args: str, scheme: str = "https") -> dict:
         """Status, headers and body of one request, through nginx."""

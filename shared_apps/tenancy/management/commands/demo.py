@@ -103,6 +103,8 @@ class Command(BaseCommand):
         out(f"  Billing:        {root_url('/console/billing/')} (platform admin), /billing/ on a site (client admin)")
         for name, _, people in SITES:
             out(f"  {name + ':':<15} " + ", ".join(f"{email} ({role})" for email, _, role in people))
+        out("  Live threads: open one acme ticket as alice and as ben (two browsers or a private window):")
+        out("  replies, internal notes (ben only), typing and who is viewing appear without reload.")
         out("")
 
 
