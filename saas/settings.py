@@ -34,6 +34,7 @@ SHARED_APPS = [
     "shared_apps.engineers",
     "shared_apps.billing",
     "shared_apps.feedback",
+    "shared_apps.publishing",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
