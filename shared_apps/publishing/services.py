@@ -23,6 +23,12 @@ CATEGORY_SLUGS = {slug for slug, _ in DEFAULT_CATEGORIES}
 MAX_WINDOW_DAYS = 366
 
 
+def _banners_changed() -> None:
+    # Now, and again after commit: a page rendered in between may have cached the old rows.
+    announcement_cache_drop()
+    transaction.on_commit(announcement_cache_drop)
+
+
 def _check_publisher(role: str | None) -> None:
     if role not in PUBLISHERS:
         raise PermissionDenied("Only platform admins and engineers publish to the sites.")
@@ -145,7 +151,7 @@ def announcement_create(
     sites = fields.pop("sites")
     announcement = Announcement.objects.create(author=actor, **fields)
     announcement.sites.set(sites)
-    transaction.on_commit(announcement_cache_drop)
+    _banners_changed()
     return announcement
 
 
@@ -175,7 +181,7 @@ def announcement_update(
     announcement.updated_at = timezone.now()
     announcement.save()
     announcement.sites.set(sites)
-    transaction.on_commit(announcement_cache_drop)
+    _banners_changed()
     return announcement
 
 
@@ -190,7 +196,7 @@ def announcement_end(*, announcement: Announcement, actor, role: str | None) -> 
             announcement.starts_at = now - timedelta(microseconds=1)
         announcement.updated_at = now
         announcement.save(update_fields=["starts_at", "ends_at", "updated_at"])
-    transaction.on_commit(announcement_cache_drop)
+    _banners_changed()
     return announcement
 
 

@@ -166,7 +166,7 @@ def _merged(site: QuerySet[Article], globals_: QuerySet[GlobalArticle], *, query
     With a `query`, only matching articles, with a highlighted excerpt; `boost_category` (a
     category slug) adds 0.2 to the rank of articles in it and lets them in without a match."""
     if query is not None:
-        rank = SearchRank(F("search_vector"), query, normalization=Value(1))
+        rank = SearchRank(F("search_vector"), query)
         match_site, match_global = Q(search_vector=query), Q(search_vector=query)
         if boost_category:
             rank = rank + Case(
@@ -177,7 +177,7 @@ def _merged(site: QuerySet[Article], globals_: QuerySet[GlobalArticle], *, query
             "body_text", query, config=CONFIG, start_sel=_START, stop_sel=_STOP, max_words=30, min_words=12
         )
         site = _rows(site.filter(match_site), kind=SITE, category=F("category__name"), rank=rank, excerpt=excerpt)
-        global_rank = SearchRank(F("search_vector"), query, normalization=Value(1))
+        global_rank = SearchRank(F("search_vector"), query)
         if boost_category:
             global_rank = global_rank + Case(
                 When(category_slug=boost_category, then=Value(0.2)), default=Value(0.0), output_field=FloatField()
