@@ -167,8 +167,20 @@ PUBLIC_EXPECT = {
     "billing_subscriptions": {"*": 404, "platform": 200, "anonymous": "login"},
     "billing_subscription_edit": {"*": 404, "platform": 200, "anonymous": "login"},
     # Global articles and announcements (shared_apps/publishing): platform admins and engineers.
-    "publishing_article_list": {"*": 404, "platform": 200, "engineer_all": 200, "engineer_acme": 200, "anonymous": "login"},
-    "publishing_article_create": {"*": 404, "platform": 200, "engineer_all": 200, "engineer_acme": 200, "anonymous": "login"},
+    "publishing_article_list": {
+        "*": 404,
+        "platform": 200,
+        "engineer_all": 200,
+        "engineer_acme": 200,
+        "anonymous": "login",
+    },
+    "publishing_article_create": {
+        "*": 404,
+        "platform": 200,
+        "engineer_all": 200,
+        "engineer_acme": 200,
+        "anonymous": "login",
+    },
     "publishing_article_edit": {"*": 404, "anonymous": "login"},  # no article with the sample slug
     "announcement_list": {"*": 404, "platform": 200, "engineer_all": 200, "engineer_acme": 200, "anonymous": "login"},
     "announcement_create": {"*": 404, "platform": 200, "engineer_all": 200, "engineer_acme": 200, "anonymous": "login"},

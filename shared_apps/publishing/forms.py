@@ -35,8 +35,10 @@ class AnnouncementForm(forms.Form):
     ends_at = forms.DateTimeField(widget=DateTimeLocalInput(), label="Shown until")
     all_sites = forms.BooleanField(required=False, label="Every site")
     sites = forms.ModelMultipleChoiceField(
-        queryset=Client.objects.none(), required=False, widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
-    )  # fmt: skip
+        queryset=Client.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+    )
 
     def __init__(self, *args, targets, **kwargs):
         super().__init__(*args, **kwargs)

@@ -95,9 +95,7 @@ def global_article_vote(request, slug: str):
     article = selectors.global_article_get_for(role=request.role, slug=slug)
     form = VoteForm(request.POST)
     if form.is_valid():
-        services.global_article_vote(
-            article=article, user=request.user, client=request.tenant, helpful=form.is_helpful
-        )
+        services.global_article_vote(article=article, user=request.user, client=request.tenant, helpful=form.is_helpful)
     votes = selectors.global_article_votes_for(article=article, user=request.user)
     return _vote_answer(request, article=article, votes=votes, vote_url=request.path)
 

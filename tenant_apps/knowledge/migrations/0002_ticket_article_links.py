@@ -7,54 +7,78 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('knowledge', '0001_initial'),
-        ('publishing', '0001_initial'),
-        ('tickets', '0006_ticket_recent_index'),
+        ("knowledge", "0001_initial"),
+        ("publishing", "0001_initial"),
+        ("tickets", "0006_ticket_recent_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='ticketarticlelink',
-            name='global_article',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='publishing.globalarticle'),
+            model_name="ticketarticlelink",
+            name="global_article",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="publishing.globalarticle",
+            ),
         ),
         migrations.AddField(
-            model_name='ticketarticlelink',
-            name='linked_by',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="ticketarticlelink",
+            name="linked_by",
+            field=models.ForeignKey(
+                db_constraint=False,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='ticketarticlelink',
-            name='ticket',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='article_links', to='tickets.ticket'),
+            model_name="ticketarticlelink",
+            name="ticket",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="article_links", to="tickets.ticket"
+            ),
         ),
         migrations.AddIndex(
-            model_name='article',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['search_vector'], name='article_search_gin'),
+            model_name="article",
+            index=django.contrib.postgres.indexes.GinIndex(fields=["search_vector"], name="article_search_gin"),
         ),
         migrations.AddIndex(
-            model_name='article',
-            index=models.Index(fields=['status', 'visibility', '-updated_at'], name='article_visible_recent'),
+            model_name="article",
+            index=models.Index(fields=["status", "visibility", "-updated_at"], name="article_visible_recent"),
         ),
         migrations.AddConstraint(
-            model_name='articlevote',
-            constraint=models.UniqueConstraint(fields=('article', 'user'), name='article_one_vote_per_user'),
+            model_name="articlevote",
+            constraint=models.UniqueConstraint(fields=("article", "user"), name="article_one_vote_per_user"),
         ),
         migrations.AddConstraint(
-            model_name='ticketarticlelink',
-            constraint=models.CheckConstraint(condition=models.Q(('article__isnull', True), ('global_article__isnull', True), _connector='XOR'), name='ticket_link_one_article'),
+            model_name="ticketarticlelink",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("article__isnull", True), ("global_article__isnull", True), _connector="XOR"),
+                name="ticket_link_one_article",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ticketarticlelink',
-            constraint=models.UniqueConstraint(condition=models.Q(('article__isnull', False)), fields=('ticket', 'article'), name='ticket_link_unique_site'),
+            model_name="ticketarticlelink",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("article__isnull", False)),
+                fields=("ticket", "article"),
+                name="ticket_link_unique_site",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='ticketarticlelink',
-            constraint=models.UniqueConstraint(condition=models.Q(('global_article__isnull', False)), fields=('ticket', 'global_article'), name='ticket_link_unique_global'),
+            model_name="ticketarticlelink",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("global_article__isnull", False)),
+                fields=("ticket", "global_article"),
+                name="ticket_link_unique_global",
+            ),
         ),
     ]

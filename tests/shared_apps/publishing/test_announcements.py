@@ -46,7 +46,9 @@ def test_an_announcement_shows_only_on_the_sites_it_addresses(users, acme):
 
 
 def test_an_announcement_shows_only_during_its_window(users, acme):
-    announcement = _announce(users, sites=[acme], starts_at=NOW() + timedelta(hours=1), ends_at=NOW() + timedelta(hours=3))
+    announcement = _announce(
+        users, sites=[acme], starts_at=NOW() + timedelta(hours=1), ends_at=NOW() + timedelta(hours=3)
+    )
     staff = users["acme_staff"]
     assert "Mail server maintenance" not in _home(staff)  # scheduled
     assert [b.pk for b in banners_for(user=staff, client=acme, now=NOW() + timedelta(hours=2))] == [announcement.pk]
@@ -64,7 +66,9 @@ def test_ending_now_takes_it_off_the_sites(users, acme):
 
 
 def test_ending_a_scheduled_announcement_keeps_a_valid_window(users, acme):
-    announcement = _announce(users, sites=[acme], starts_at=NOW() + timedelta(days=1), ends_at=NOW() + timedelta(days=2))
+    announcement = _announce(
+        users, sites=[acme], starts_at=NOW() + timedelta(days=1), ends_at=NOW() + timedelta(days=2)
+    )
     services.announcement_end(announcement=announcement, actor=users["platform"], role="platform")
     announcement.refresh_from_db()
     assert announcement.starts_at < announcement.ends_at <= NOW()
@@ -101,8 +105,8 @@ def test_dismissing_an_announcement_not_shown_on_this_site_is_404(users, acme, g
 
 def test_the_body_is_sanitized(users, acme):
     services.announcement_create(
-        actor=users["platform"], role="platform", title="XSS", body='<p onmouseover="x()">Hi<script>alert(1)</script></p>',
-        ends_at=NOW() + timedelta(hours=1), sites=[acme],
+        actor=users["platform"], role="platform", title="XSS",
+        body='<p onmouseover="x()">Hi<script>alert(1)</script></p>', ends_at=NOW() + timedelta(hours=1), sites=[acme],
     )  # fmt: skip
     page = _home(users["acme_staff"])
     assert "<p>Hi</p>" in page and "alert(1)" not in page and "x()" not in page

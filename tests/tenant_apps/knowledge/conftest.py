@@ -15,7 +15,12 @@ from tenant_apps.tickets.models import Category
 
 SECRET_WORDS = ("firewallsecret", "draftsecret", "globalsecret", "globaldraftsecret")
 # ...and their titles.
-SECRET_TITLES = ("VPN firewall lease runbook", "VPN split tunnel notes", "VPN concentrator restart", "VPN client upgrade")
+SECRET_TITLES = (
+    "VPN firewall lease runbook",
+    "VPN split tunnel notes",
+    "VPN concentrator restart",
+    "VPN client upgrade",
+)
 
 
 def _in(site):

@@ -205,8 +205,13 @@ def test_one_vote_per_person_which_they_can_change(kb, users, acme):
 
 
 def test_nobody_votes_on_an_article_they_cannot_see(kb, users, acme):
-    assert http(ACME_HOST, users["acme_staff"]).post(f"/kb/{kb.firewall.slug}/vote/", {"helpful": "yes"}).status_code == 404
-    assert http(GLOBEX_HOST, users["globex_staff"]).post(f"/kb/{kb.vpn.slug}/vote/", {"helpful": "yes"}).status_code == 404
+    assert (
+        http(ACME_HOST, users["acme_staff"]).post(f"/kb/{kb.firewall.slug}/vote/", {"helpful": "yes"}).status_code
+        == 404
+    )
+    assert (
+        http(GLOBEX_HOST, users["globex_staff"]).post(f"/kb/{kb.vpn.slug}/vote/", {"helpful": "yes"}).status_code == 404
+    )
     connection.set_tenant(acme)
     assert not ArticleVote.objects.exists()
 

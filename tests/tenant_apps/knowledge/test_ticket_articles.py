@@ -120,7 +120,9 @@ def test_users_of_another_site_get_404(ticket, kb, users):
         assert client.post(f"/tickets/{ticket.number}/articles/link/", {"article": kb.vpn.slug}).status_code == 404
         assert client.post(f"/tickets/{ticket.number}/articles/draft/").status_code == 404
     # An engineer of globex only sees globex's ticket of that number, not acme's.
-    assert http(GLOBEX_HOST, users["engineer_acme"]).post(f"/tickets/{ticket.number}/articles/draft/").status_code == 404
+    assert (
+        http(GLOBEX_HOST, users["engineer_acme"]).post(f"/tickets/{ticket.number}/articles/draft/").status_code == 404
+    )
 
 
 def test_an_engineer_unlinks(ticket, kb, users, acme):
