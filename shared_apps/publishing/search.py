@@ -16,6 +16,17 @@ from tenant_apps.tickets.richtext import plain_text
 CONFIG = "english"
 _WORD = re.compile(r"[^\W_]{2,}", re.UNICODE)
 MAX_WORDS = 12
+# Words people type in a ticket's subject that say nothing about the topic ("my VPN keeps
+# dropping": "keeps" would otherwise match "Keep your laptop up to date"). PostgreSQL's own
+# English stop words (my, the, is, ...) are dropped by to_tsquery already.
+NOISE_WORDS = frozenset(
+    """
+    keep keeps kept keeping work works working worked not doesn don didn isn won wont can cannot cant
+    could would should help need needs issue issues problem problems please get gets getting got since
+    still again anymore today yesterday morning afternoon now anything something everything hi hello
+    thanks thank urgent asap when what how why where who which there any every some also just like
+    """.split()
+)
 
 
 def article_vector(title: str, body_text: str):
@@ -40,7 +51,8 @@ def any_words_query(text: str) -> SearchQuery | None:
     """Words of `text` joined with OR, each as a prefix of a word (so "print" finds "printer").
     None when there are no words. Only letters and digits reach to_tsquery, so nothing a user
     types can break its syntax."""
-    words = list(dict.fromkeys(word.lower() for word in _WORD.findall(text[:500])))[:MAX_WORDS]
+    words = [word.lower() for word in _WORD.findall(text[:500])]
+    words = list(dict.fromkeys(word for word in words if word not in NOISE_WORDS))[:MAX_WORDS]
     if not words:
         return None
     # Longer words also match as prefixes ("print" finds "printer"); short ones must match whole.

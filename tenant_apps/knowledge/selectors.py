@@ -49,6 +49,10 @@ SITE, GLOBAL = "site", "global"
 # Headline markers: characters no article contains, turned into <mark> after escaping.
 _START, _STOP = "\ue000", "\ue001"
 SNIPPET_CHARS = 2_000
+EXCERPT_CHARS = 220
+# Suggestions and related articles keep only matches at least this fraction as relevant as the
+# best one: a ticket about a dropping VPN should not also list every article that says "drop".
+RELATIVE_RANK_FLOOR = 0.3
 
 PUBLISHED = Q(status=ArticleStatus.PUBLISHED)
 FOR_REQUESTERS = PUBLISHED & Q(visibility=Visibility.REQUESTERS)
@@ -185,7 +189,7 @@ def _merged(site: QuerySet[Article], globals_: QuerySet[GlobalArticle], *, query
             match_global |= Q(category_slug=boost_category)
         globals_ = globals_.filter(match_global)
     else:
-        plain_excerpt = Left("body_text", 220)
+        plain_excerpt = Left("body_text", EXCERPT_CHARS + 1)
         site = _rows(
             site, kind=SITE, category=F("category__name"), rank=Value(0.0, output_field=FloatField()),
             excerpt=plain_excerpt,
@@ -199,8 +203,18 @@ def _merged(site: QuerySet[Article], globals_: QuerySet[GlobalArticle], *, query
     return site.union(globals_, all=True)
 
 
+def _excerpt(text: str) -> str:
+    """Escaped, with headline markers as <mark>, an ellipsis where it was cut."""
+    text = " ".join((text or "").split())
+    if len(text) > EXCERPT_CHARS:
+        text = text[:EXCERPT_CHARS].rsplit(" ", 1)[0]
+    if text and text[-1] not in ".!?:)":
+        text += " …"
+    return html.escape(text).replace(_START, "<mark>").replace(_STOP, "</mark>")
+
+
 def _row(values: dict) -> ArticleRow:
-    excerpt = html.escape(values["r_excerpt"] or "").replace(_START, "<mark>").replace(_STOP, "</mark>")
+    excerpt = _excerpt(values["r_excerpt"])
     return ArticleRow(
         kind=values["r_kind"],
         pk=values["r_pk"],
@@ -217,6 +231,15 @@ def _row(values: dict) -> ArticleRow:
 
 def rows_of(values) -> list[ArticleRow]:
     return [_row(item) for item in values]
+
+
+def _best(values, *, limit: int) -> list[dict]:
+    """The first `limit` ranked rows, without those far less relevant than the best."""
+    rows = list(values[:limit])
+    if rows and rows[0]["r_rank"] > 0:
+        floor = rows[0]["r_rank"] * RELATIVE_RANK_FLOOR
+        rows = [row for row in rows if row["r_rank"] >= floor]
+    return rows
 
 
 def article_list_for(*, user, role: str | None, query: str = "", category: str = "") -> QuerySet:
@@ -243,7 +266,7 @@ def article_suggestions_for(*, user, role: str | None, text: str, limit: int = 5
         return []
     site = article_visible_to(user=user, role=role, drafts=False)
     merged = _merged(site, global_article_visible_to(role=role), query=query)
-    return rows_of(merged.order_by("-r_rank", "r_title")[:limit])
+    return rows_of(_best(merged.order_by("-r_rank", "r_title"), limit=limit))
 
 
 def article_related_for(*, ticket: Ticket, user, role: str | None, limit: int = 5) -> list[ArticleRow]:
@@ -267,7 +290,7 @@ def article_related_for(*, ticket: Ticket, user, role: str | None, limit: int = 
         site, globals_ = site.filter(category__slug=category), globals_.filter(category_slug=category)
         return rows_of(_merged(site, globals_, query=None).order_by("-r_updated")[:limit])
     merged = _merged(site, globals_, query=query, boost_category=category)
-    return rows_of(merged.order_by("-r_rank", "r_title")[:limit])
+    return rows_of(_best(merged.order_by("-r_rank", "r_title"), limit=limit))
 
 
 def article_snippets_for_ai(text: str, *, audience: str, limit: int = 5) -> list[KnowledgeSnippet]:

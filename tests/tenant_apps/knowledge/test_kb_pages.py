@@ -176,6 +176,18 @@ def test_suggestions_for_engineers_include_engineer_articles_but_never_drafts(kb
     assert kb.draft.title not in page and kb.global_draft.title not in page
 
 
+def test_suggestions_leave_out_weak_and_filler_word_matches(kb, users, acme):
+    connection.set_tenant(acme)
+    make = dict(actor=users["engineer_acme"], role="engineer", status="published")
+    services.article_create(title="Keep your laptop up to date", body="<p>Updates on Tuesdays.</p>", **make)
+    services.article_create(title="Desk booking", body="<p>The VPN is not needed to book a desk.</p>", **make)
+    connection.set_schema_to_public()
+    page = _get(users["acme_staff"], "/kb/suggest/?subject=My VPN keeps dropping, please help").content.decode()
+    assert kb.vpn.title in page
+    assert "Keep your laptop" not in page  # "keeps" says nothing about the topic
+    assert "Desk booking" not in page  # one passing mention, far below the best match
+
+
 @pytest.mark.parametrize("subject", ["", "a", "??", "!!! ' \" & | :* ()"])
 def test_suggestions_for_too_little_or_odd_text_are_empty(kb, users, subject):
     response = _get(users["acme_staff"], "/kb/suggest/", data={"subject": subject})
