@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from shared_apps.publishing.demo import GLOBAL_ARTICLES, SITE_ARTICLES
 from tests.browser.test_ticket_journey import login_on_site
 from tests.conftest import CAST
+from tests.factories import PASSWORD
 from tests.processes import committed
 
 pytestmark = pytest.mark.browser
@@ -67,8 +68,8 @@ def committed_kb(world):
     yield
 
     def remove():
-        with tenant_context(acme):
-            Article.objects.filter(pk__in=site_ids).delete()
+        with tenant_context(acme):  # and any article a test made (a draft from a ticket)
+            Article.objects.filter(pk__gte=min(site_ids)).delete()
         GlobalArticle.objects.filter(pk__in=global_ids).delete()
         Announcement.objects.filter(pk=announcement_id).delete()
 
@@ -137,3 +138,109 @@ def test_knowledge_base_journey(committed_kb, page, phone, shoot, live_url):
     alice.reload()
     expect(alice.locator("h1")).to_be_visible()
     expect(alice.locator(".announcement", has_text=ANNOUNCEMENT)).to_have_count(0)
+
+
+@pytest.fixture
+def committed_ticket(committed_kb, world):
+    """A resolved VPN ticket on acme (removed by the browser conftest's ticket clean-up)."""
+    from django_tenants.utils import tenant_context
+
+    from shared_apps.accounts.models import User
+    from shared_apps.tenancy.models import Client
+    from tenant_apps.tickets import services
+    from tenant_apps.tickets.models import Category
+
+    def create():
+        staff, engineer = User.objects.get(email=CAST["acme_staff"]), User.objects.get(email=CAST["engineer_acme"])
+        with tenant_context(Client.objects.get(subdomain="acme")):
+            ticket = services.ticket_create(
+                requester=staff, subject="VPN drops every hour", category=Category.objects.get(slug="network"),
+                description="<p>Since Monday the VPN disconnects about every hour.</p>",
+            )  # fmt: skip
+            services.ticket_reply(ticket=ticket, actor=engineer, role="engineer", body="<p>Raised the lease.</p>")
+            services.ticket_transition(ticket=ticket, actor=engineer, role="engineer", new_status="resolved")
+            return ticket.number
+
+    return committed(create)
+
+
+def login_at_root(page, live_url, email: str) -> None:
+    page.goto(live_url.root_url("/accounts/login/"))
+    form = page.locator("form", has=page.locator("input[name=login]"))
+    form.locator("input[name=login]").fill(email)
+    form.locator("input[name=password]").fill(PASSWORD)
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+
+
+def test_engineer_links_an_article_and_drafts_one_from_the_ticket(committed_ticket, page, phone, shoot, live_url):
+    ben = page
+    login_on_site(ben, live_url, "acme", CAST["engineer_acme"], f"/tickets/{committed_ticket}/")
+    panel = ben.locator("section", has=ben.get_by_role("heading", name="Knowledge base"))
+    related = panel.locator("li", has=ben.get_by_role("link", name="VPN tunnels drop hourly: firewall DHCP lease"))
+    expect(related.locator(".badge")).to_have_text("Engineers only")
+    with ben.expect_navigation():
+        related.get_by_role("button", name="Link").click()
+    expect(ben.get_by_role("status").first).to_contain_text("the requester does not see it")
+    with ben.expect_navigation():
+        panel.locator("li", has=ben.get_by_role("link", name="Connect to the office VPN")).get_by_role(
+            "button", name="Link"
+        ).click()
+    expect(panel).to_contain_text("Linked to this ticket")
+    ben_phone = phone(ben)
+    both(ben, ben_phone, shoot, "ticket-panel-engineer")
+    with ben.expect_navigation():
+        panel.get_by_role("button", name="Turn into an article draft").click()
+    expect(ben.locator("h1")).to_have_text("Edit article")
+    expect(ben.get_by_label("Title")).to_have_value("VPN drops every hour")
+    expect(ben.get_by_label("Who can read it")).to_have_value("engineers")
+    both(ben, ben_phone, shoot, "article-form")
+    ben.goto(live_url.site_url("acme", "/kb/"))
+    expect(ben.locator(".badge", has_text="Engineers only").first).to_be_visible()
+    both(ben, ben_phone, shoot, "list-engineer")
+
+
+def test_requester_sees_only_the_requester_link_on_the_ticket(committed_ticket, page, live_url):
+    from tests.processes import committed as run
+
+    def link_both():
+        from django_tenants.utils import tenant_context
+
+        from shared_apps.accounts.models import User
+        from shared_apps.tenancy.models import Client
+        from tenant_apps.knowledge import services
+        from tenant_apps.knowledge.models import Article
+        from tenant_apps.tickets.models import Ticket
+
+        engineer = User.objects.get(email=CAST["engineer_acme"])
+        with tenant_context(Client.objects.get(subdomain="acme")):
+            ticket = Ticket.objects.get(number=committed_ticket)
+            for title in ("Connect to the office VPN", "VPN tunnels drop hourly: firewall DHCP lease"):
+                article = Article.objects.get(title=title)
+                services.ticket_article_link(ticket=ticket, actor=engineer, role="engineer", article=article)
+
+    run(link_both)
+    login_on_site(page, live_url, "acme", CAST["acme_staff"], f"/tickets/{committed_ticket}/")
+    panel = page.locator("section", has=page.get_by_role("heading", name="Knowledge base"))
+    expect(panel).to_contain_text("Articles from support")
+    expect(panel.get_by_role("link", name="Connect to the office VPN")).to_be_visible()
+    expect(panel).not_to_contain_text("firewall")
+    assert "VPN tunnels drop hourly" not in page.content()
+
+
+def test_root_pages_for_global_articles_and_announcements(committed_kb, page, phone, shoot, live_url):
+    login_at_root(page, live_url, CAST["platform"])
+    page.goto(live_url.root_url("/announcements/"))
+    expect(page.get_by_role("link", name=ANNOUNCEMENT)).to_be_visible()
+    expect(page.get_by_text("Showing now")).to_be_visible()
+    platform_phone = phone(page)
+    both(page, platform_phone, shoot, "announcements")
+    page.get_by_role("link", name="New announcement").click()
+    expect(page.get_by_label("Every site")).to_be_visible()
+    both(page, platform_phone, shoot, "announcement-form")
+    page.goto(live_url.root_url("/kb/"))
+    expect(page.get_by_role("link", name="Set up two-factor authentication")).to_be_visible()
+    both(page, platform_phone, shoot, "global-articles")
+    page.get_by_role("link", name="Set up two-factor authentication").click()
+    expect(page.locator("h1")).to_have_text("Edit global article")
+    both(page, platform_phone, shoot, "global-article-form")
