@@ -47,12 +47,12 @@ def search_query(text: str) -> SearchQuery | None:
     return SearchQuery(text, search_type="websearch", config=CONFIG) if text else None
 
 
-def any_words_query(text: str) -> SearchQuery | None:
+def any_words_query(text: str, *, max_words: int = MAX_WORDS) -> SearchQuery | None:
     """Words of `text` joined with OR, each as a prefix of a word (so "print" finds "printer").
     None when there are no words. Only letters and digits reach to_tsquery, so nothing a user
     types can break its syntax."""
-    words = [word.lower() for word in _WORD.findall(text[:500])]
-    words = list(dict.fromkeys(word for word in words if word not in NOISE_WORDS))[:MAX_WORDS]
+    words = [word.lower() for word in _WORD.findall(text[: max_words * 40])]
+    words = list(dict.fromkeys(word for word in words if word not in NOISE_WORDS))[:max_words]
     if not words:
         return None
     # Longer words also match as prefixes ("print" finds "printer"); short ones must match whole.

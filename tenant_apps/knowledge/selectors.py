@@ -49,6 +49,7 @@ SITE, GLOBAL = "site", "global"
 # Headline markers: characters no article contains, turned into <mark> after escaping.
 _START, _STOP = "\ue000", "\ue001"
 SNIPPET_CHARS = 2_000
+AI_QUERY_WORDS = 30  # the AI asks with a whole conversation, not a subject line
 EXCERPT_CHARS = 220
 # Suggestions and related articles keep only matches at least this fraction as relevant as the
 # best one: a ticket about a dropping VPN should not also list every article that says "drop".
@@ -301,7 +302,7 @@ def article_snippets_for_ai(text: str, *, audience: str, limit: int = 5) -> list
     a client user); "engineer": every published article, engineers-only ones included.
     """
     role = _audience_role(audience)
-    query = any_words_query(text)
+    query = any_words_query(text, max_words=AI_QUERY_WORDS)
     if query is None or limit <= 0:
         return []
     site = article_visible_to(user=None, role=role, drafts=False)
