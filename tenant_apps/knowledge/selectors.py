@@ -149,8 +149,10 @@ class ArticleRow:
 _ROW_FIELDS = ("r_kind", "r_pk", "r_slug", "r_title", "r_category", "r_visibility", "r_status", "r_updated", "r_rank")
 
 
-def _rows(queryset, *, kind: str, category, rank, excerpt) -> QuerySet:
-    """Both tables as the same columns, in the same order, for UNION ALL."""
+def _rows(queryset, *, kind: str, category, rank) -> QuerySet:
+    """Both tables as the same small columns, in the same order, for UNION ALL. Excerpts are read
+    afterwards for the page's rows only (`rows_of`): ts_headline re-reads a whole body, and
+    PostgreSQL cannot postpone it past the LIMIT of a UNION."""
     return queryset.annotate(
         r_kind=Value(kind, output_field=CharField()),
         r_pk=F("pk"),
@@ -161,46 +163,29 @@ def _rows(queryset, *, kind: str, category, rank, excerpt) -> QuerySet:
         r_status=F("status"),
         r_updated=F("updated_at"),
         r_rank=rank,
-        r_excerpt=excerpt,
-    ).values(*_ROW_FIELDS, "r_excerpt")
+    ).values(*_ROW_FIELDS)
 
 
 def _merged(site: QuerySet[Article], globals_: QuerySet[GlobalArticle], *, query, boost_category=None) -> QuerySet:
     """Site and global articles as one ranked queryset of row dicts (one query when read).
 
-    With a `query`, only matching articles, with a highlighted excerpt; `boost_category` (a
-    category slug) adds 0.2 to the rank of articles in it and lets them in without a match."""
+    With a `query`, only matching articles; `boost_category` (a category slug) adds 0.2 to the
+    rank of articles in it and lets them in without a match."""
+    no_rank = Value(0.0, output_field=FloatField())
+    site_rank = global_rank = no_rank
     if query is not None:
-        rank = SearchRank(F("search_vector"), query)
+        site_rank, global_rank = SearchRank(F("search_vector"), query), SearchRank(F("search_vector"), query)
         match_site, match_global = Q(search_vector=query), Q(search_vector=query)
         if boost_category:
-            rank = rank + Case(
-                When(Q(category__slug=boost_category), then=Value(0.2)), default=Value(0.0), output_field=FloatField()
-            )
+            boost = {"default": Value(0.0), "output_field": FloatField()}
+            site_rank = site_rank + Case(When(category__slug=boost_category, then=Value(0.2)), **boost)
+            global_rank = global_rank + Case(When(category_slug=boost_category, then=Value(0.2)), **boost)
             match_site |= Q(category__slug=boost_category)
-        excerpt = SearchHeadline(
-            "body_text", query, config=CONFIG, start_sel=_START, stop_sel=_STOP, max_words=30, min_words=12
-        )
-        site = _rows(site.filter(match_site), kind=SITE, category=F("category__name"), rank=rank, excerpt=excerpt)
-        global_rank = SearchRank(F("search_vector"), query)
-        if boost_category:
-            global_rank = global_rank + Case(
-                When(category_slug=boost_category, then=Value(0.2)), default=Value(0.0), output_field=FloatField()
-            )
             match_global |= Q(category_slug=boost_category)
-        globals_ = globals_.filter(match_global)
-    else:
-        plain_excerpt = Left("body_text", EXCERPT_CHARS + 1)
-        site = _rows(
-            site, kind=SITE, category=F("category__name"), rank=Value(0.0, output_field=FloatField()),
-            excerpt=plain_excerpt,
-        )  # fmt: skip
-        global_rank = Value(0.0, output_field=FloatField())
-        excerpt = plain_excerpt
+        site, globals_ = site.filter(match_site), globals_.filter(match_global)
     category_name = Subquery(Category.objects.filter(slug=OuterRef("category_slug")).values("name")[:1])
-    globals_ = _rows(
-        globals_, kind=GLOBAL, category=category_name, rank=Cast(global_rank, FloatField()), excerpt=excerpt
-    )
+    site = _rows(site, kind=SITE, category=F("category__name"), rank=Cast(site_rank, FloatField()))
+    globals_ = _rows(globals_, kind=GLOBAL, category=category_name, rank=Cast(global_rank, FloatField()))
     return site.union(globals_, all=True)
 
 
@@ -214,8 +199,30 @@ def _excerpt(text: str) -> str:
     return html.escape(text).replace(_START, "<mark>").replace(_STOP, "</mark>")
 
 
-def _row(values: dict) -> ArticleRow:
-    excerpt = _excerpt(values["r_excerpt"])
+def _excerpts(rows: list[dict], query) -> dict[tuple[str, int], str]:
+    """Excerpts of the given rows (one query): the start of the body, or with a `query` the
+    passage that matches it best, its words between markers."""
+    if query is not None:
+        excerpt = SearchHeadline(
+            "body_text", query, config=CONFIG, start_sel=_START, stop_sel=_STOP, max_words=30, min_words=12
+        )
+    else:
+        excerpt = Left("body_text", EXCERPT_CHARS + 1)
+    parts = []
+    for kind, model in ((SITE, Article), (GLOBAL, GlobalArticle)):
+        ids = [row["r_pk"] for row in rows if row["r_kind"] == kind]
+        if ids:
+            kind_value = Value(kind, output_field=CharField())
+            parts.append(
+                model.objects.filter(pk__in=ids).annotate(e_kind=kind_value, e=excerpt).values("e_kind", "pk", "e")
+            )
+    if not parts:
+        return {}
+    merged = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    return {(item["e_kind"], item["pk"]): item["e"] for item in merged}
+
+
+def _row(values: dict, excerpt: str = "") -> ArticleRow:
     return ArticleRow(
         kind=values["r_kind"],
         pk=values["r_pk"],
@@ -226,12 +233,16 @@ def _row(values: dict) -> ArticleRow:
         status=values["r_status"],
         updated_at=values["r_updated"],
         rank=values["r_rank"],
-        excerpt=mark_safe(excerpt),  # noqa: S308 - escaped above; only our markers become tags
+        excerpt=mark_safe(_excerpt(excerpt)),  # noqa: S308 - escaped; only our markers become tags
     )
 
 
-def rows_of(values) -> list[ArticleRow]:
-    return [_row(item) for item in values]
+def rows_of(values, *, query: str = "", excerpts: bool = True) -> list[ArticleRow]:
+    """Rows of a page as `ArticleRow`s, with excerpts (one more query) unless `excerpts=False`
+    (suggestions and related articles show titles only)."""
+    values = list(values)
+    texts = _excerpts(values, search_query(query)) if excerpts and values else {}
+    return [_row(item, texts.get((item["r_kind"], item["r_pk"]), "")) for item in values]
 
 
 def _best(values, *, limit: int) -> list[dict]:
@@ -267,7 +278,7 @@ def article_suggestions_for(*, user, role: str | None, text: str, limit: int = 5
         return []
     site = article_visible_to(user=user, role=role, drafts=False)
     merged = _merged(site, global_article_visible_to(role=role), query=query)
-    return rows_of(_best(merged.order_by("-r_rank", "r_title"), limit=limit))
+    return rows_of(_best(merged.order_by("-r_rank", "r_title"), limit=limit), excerpts=False)
 
 
 def article_related_for(*, ticket: Ticket, user, role: str | None, limit: int = 5) -> list[ArticleRow]:
@@ -289,9 +300,9 @@ def article_related_for(*, ticket: Ticket, user, role: str | None, limit: int = 
     )
     if query is None:  # no words to go by: the category's newest articles
         site, globals_ = site.filter(category__slug=category), globals_.filter(category_slug=category)
-        return rows_of(_merged(site, globals_, query=None).order_by("-r_updated")[:limit])
+        return rows_of(_merged(site, globals_, query=None).order_by("-r_updated")[:limit], excerpts=False)
     merged = _merged(site, globals_, query=query, boost_category=category)
-    return rows_of(_best(merged.order_by("-r_rank", "r_title"), limit=limit))
+    return rows_of(_best(merged.order_by("-r_rank", "r_title"), limit=limit), excerpts=False)
 
 
 def article_snippets_for_ai(text: str, *, audience: str, limit: int = 5) -> list[KnowledgeSnippet]:

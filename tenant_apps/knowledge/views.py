@@ -35,7 +35,7 @@ def article_list(request):
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
-        "rows": selectors.rows_of(page.object_list),
+        "rows": selectors.rows_of(page.object_list, query=query),
         "query": query,
         "category": category,
         "categories": selectors.article_categories_for(user=request.user, role=request.role),
