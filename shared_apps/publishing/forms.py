@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django import forms
 from django.utils import timezone
 
@@ -47,7 +49,7 @@ class AnnouncementForm(forms.Form):
             del self.fields["all_sites"]
         now = timezone.localtime().replace(second=0, microsecond=0)
         self.fields["starts_at"].initial = now
-        self.fields["ends_at"].initial = now + timezone.timedelta(hours=4)
+        self.fields["ends_at"].initial = now + timedelta(hours=4)
 
     def text_fields(self):
         return [self[name] for name in ("title", "body", "severity")]
