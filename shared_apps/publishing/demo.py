@@ -12,6 +12,8 @@ from shared_apps.publishing.models import Announcement, GlobalArticle
 
 R, E = "requesters", "engineers"
 
+# fmt: off
+
 SITE_ARTICLES = {
     "acme": [
         ("ben@demo.test", "Connect to the office VPN", "network", R, """
@@ -94,6 +96,8 @@ plugged in and restart when asked. Postponing more than three times forces a res
 <li>Reset the user's password and revoke their sessions.</li><li>Open a security incident ticket, urgent,
 and call the on-call lead.</li><li>Write down times and what you saw.</li></ol>"""),
 ]
+
+# fmt: on
 
 
 def publishing_demo_load(sites: dict) -> None:
