@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
@@ -18,15 +19,15 @@ from django.http import Http404
 from django.utils import timezone
 
 from shared_apps.engineers.models import EngineerProfile
-from shared_apps.publishing.models import Announcement, AnnouncementDismissal, GlobalArticle
+from shared_apps.publishing.models import Announcement, GlobalArticle
 from shared_apps.tenancy.models import Client
 from shared_apps.tenancy.selectors import ROLE_ENGINEER, ROLE_PLATFORM, client_sites_queryset
 
 PUBLISHERS = (ROLE_PLATFORM, ROLE_ENGINEER)
 # The banners' source: every announcement that has not ended, in the default (global) cache,
-# dropped whenever one is written; the TTL bounds staleness on a cache that is per process.
+# dropped whenever one is written; settings.ANNOUNCEMENT_CACHE_SECONDS bounds how stale it can be
+# in a process that does not share the cache.
 BANNER_CACHE_KEY = "publishing:announcements:v1"
-BANNER_CACHE_SECONDS = 60
 
 
 def global_article_list_for(*, role: str | None, query: str = "") -> QuerySet[GlobalArticle]:
@@ -96,16 +97,16 @@ def announcement_get_for(*, user, role: str | None, pk: int) -> Announcement:
 
 
 def _current_announcements() -> list[dict]:
-    """Every announcement that has not ended (scheduled ones too), from the cache (one query when
-    it is cold, none when warm)."""
+    """Every announcement that has not ended (scheduled ones too): when and where it shows, from
+    the cache (one query when it is cold, none when warm)."""
     rows = cache.get(BANNER_CACHE_KEY)
     if rows is None:
         rows = list(
             Announcement.objects.filter(ends_at__gt=timezone.now())
             .annotate(site_ids=ArrayAgg("sites__pk", default=[]))
-            .values("pk", "title", "body", "severity", "starts_at", "ends_at", "all_sites", "site_ids")
+            .values("pk", "starts_at", "ends_at", "all_sites", "site_ids")
         )
-        cache.set(BANNER_CACHE_KEY, rows, BANNER_CACHE_SECONDS)
+        cache.set(BANNER_CACHE_KEY, rows, settings.ANNOUNCEMENT_CACHE_SECONDS)
     return rows
 
 
@@ -131,26 +132,28 @@ SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 def banners_for(*, user, client, now: datetime | None = None) -> list[Banner]:
     """The announcements shown to `user` on `client` now: in their window, addressed to the site,
-    not dismissed by them; most severe first. No query when nothing is announced (warm cache),
-    one for the user's dismissals otherwise."""
+    not dismissed by them; most severe first.
+
+    No query when the cache says nothing is announced here; otherwise one, which reads the
+    candidates from the database again, so an announcement ended, edited or deleted since it was
+    cached (in this process or another) is shown as it is now. Only a new announcement can wait
+    for the cache to expire in a process that does not share it."""
     now = now or timezone.now()
-    rows = [
-        row
+    candidates = [
+        row["pk"]
         for row in _current_announcements()
         if row["starts_at"] <= now < row["ends_at"] and (row["all_sites"] or client.pk in row["site_ids"])
     ]
-    if not rows or not user.is_authenticated:
+    if not candidates or not user.is_authenticated:
         return []
-    dismissed = set(
-        AnnouncementDismissal.objects.filter(user=user, announcement_id__in=[row["pk"] for row in rows]).values_list(
-            "announcement_id", flat=True
-        )
+    rows = (
+        Announcement.objects.filter(pk__in=candidates, starts_at__lte=now, ends_at__gt=now)
+        .filter(Q(all_sites=True) | Q(sites=client))
+        .exclude(dismissals__user=user)
+        .distinct()
+        .values("pk", "title", "body", "severity", "ends_at")
     )
-    banners = [
-        Banner(pk=row["pk"], title=row["title"], body=row["body"], severity=row["severity"], ends_at=row["ends_at"])
-        for row in rows
-        if row["pk"] not in dismissed
-    ]
+    banners = [Banner(**row) for row in rows]
     return sorted(banners, key=lambda banner: (SEVERITY_ORDER.get(banner.severity, 9), banner.ends_at))
 
 

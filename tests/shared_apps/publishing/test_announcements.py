@@ -65,6 +65,19 @@ def test_ending_now_takes_it_off_the_sites(users, acme):
     assert announcement.ends_at <= NOW()
 
 
+def test_a_change_made_elsewhere_shows_at_once_even_with_a_stale_cache(users, acme):
+    """Another process (a second web worker without a shared cache) ends or edits an announcement:
+    this process still holds the old list, yet shows the announcement as the database has it."""
+    announcement = _announce(users, sites=[acme])
+    assert "Mail server maintenance" in _home(users["acme_staff"])  # now cached here
+    Announcement.objects.filter(pk=announcement.pk).update(title="Mail maintenance moved to Sunday")
+    page = _home(users["acme_staff"])
+    assert "Mail maintenance moved to Sunday" in page and "tonight" not in page
+    ended = {"starts_at": NOW() - timedelta(minutes=2), "ends_at": NOW() - timedelta(seconds=1)}
+    Announcement.objects.filter(pk=announcement.pk).update(**ended)
+    assert "Mail maintenance" not in _home(users["acme_staff"])
+
+
 def test_ending_a_scheduled_announcement_keeps_a_valid_window(users, acme):
     announcement = _announce(
         users, sites=[acme], starts_at=NOW() + timedelta(days=1), ends_at=NOW() + timedelta(days=2)
