@@ -206,6 +206,7 @@ def test_engineer_links_an_article_and_drafts_one_from_the_ticket(committed_tick
     expect(ben.locator("h1")).to_have_text("Edit article")
     expect(ben.get_by_label("Title")).to_have_value("VPN drops every hour")
     expect(ben.get_by_label("Who can read it")).to_have_value("engineers")
+    expect(ben.locator(".ProseMirror[contenteditable=true]")).to_contain_text("Raised the lease.")  # editor runs
     both(ben, ben_phone, shoot, "article-form")
     ben.goto(live_url.site_url("acme", "/kb/"))
     expect(ben.locator(".badge", has_text="Engineers only").first).to_be_visible()
@@ -255,4 +256,5 @@ def test_root_pages_for_global_articles_and_announcements(committed_kb, page, ph
     both(page, platform_phone, shoot, "global-articles")
     page.get_by_role("link", name="Set up two-factor authentication").click()
     expect(page.locator("h1")).to_have_text("Edit global article")
+    expect(page.locator(".ProseMirror[contenteditable=true]")).to_contain_text("authenticator app")
     both(page, platform_phone, shoot, "global-article-form")
