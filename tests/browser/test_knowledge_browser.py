@@ -256,5 +256,5 @@ def test_root_pages_for_global_articles_and_announcements(committed_kb, page, ph
     both(page, platform_phone, shoot, "global-articles")
     page.get_by_role("link", name="Set up two-factor authentication").click()
     expect(page.locator("h1")).to_have_text("Edit global article")
-    expect(page.locator(".ProseMirror[contenteditable=true]")).to_contain_text("authenticator app")
+    expect(page.locator(".ProseMirror[contenteditable=true]")).to_contain_text("recovery codes")
     both(page, platform_phone, shoot, "global-article-form")
