@@ -34,6 +34,7 @@ SHARED_APPS = [
     "shared_apps.engineers",
     "shared_apps.billing",
     "shared_apps.feedback",
+    "shared_apps.publishing",
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "django.contrib.sessions",
@@ -370,6 +371,10 @@ DEMO_PASSWORD = env_str("DEMO_PASSWORD", "tenantdesk-demo")
 TICKET_REOPEN_DAYS = env_int("TICKET_REOPEN_DAYS", 7, minimum=0)  # a closed ticket can be reopened this long
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 ATTACHMENT_MAX_FILES = env_int("ATTACHMENT_MAX_FILES", 5, minimum=1)
+# Where and when announcements show is cached in the default cache and dropped on every change; a
+# process that does not share that cache (no REDIS_URL, several processes) shows a new one within
+# this many seconds (edits and endings show at once: publishing/selectors.py).
+ANNOUNCEMENT_CACHE_SECONDS = env_int("ANNOUNCEMENT_CACHE_SECONDS", 10 if TESTING else 60, minimum=0)
 # A request may carry every attachment plus the form; anything larger is refused before Django
 # reads it (the proxy's client_max_body_size should match).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

@@ -13,6 +13,7 @@ urlpatterns = [
     path("queue/", engineer_views.queue, name="queue"),
     path("my-time/", engineer_views.my_time, name="my_time"),
     path("", include("shared_apps.feedback.urls")),
+    path("", include("shared_apps.publishing.urls")),
     path("console/", views.console_sites, name="console_sites"),
     path("console/engineers/", engineer_views.engineer_list, name="engineer_list"),
     path("console/engineers/<int:profile_id>/", engineer_views.engineer_edit, name="engineer_edit"),

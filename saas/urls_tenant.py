@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include("tenant_apps.ai.urls")),
     path("", include("tenant_apps.reviews.urls")),
     path("", include("shared_apps.billing.urls")),
+    path("", include("tenant_apps.knowledge.urls")),
 ]

@@ -41,6 +41,8 @@ SAMPLE_KWARGS = {
     "message_id": "1",
     "user_id": "1",
     "line_id": "1",
+    "slug": "no-such-article",
+    "link_id": "1",
 }
 
 
@@ -113,6 +115,21 @@ TENANT_EXPECT = {
     "billing_invoice_pdf": {"*": 404, "acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
     "billing_invoice_csv": {"*": 404, "acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
     "billing_invoice_line": {"*": 404, "acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
+    # Knowledge base (tenant_apps/knowledge): readable by everyone on the site; written by
+    # engineers and client admins. Articles that exist are checked role by role in
+    # tests/tenant_apps/knowledge/.
+    "article_list": {},
+    "article_create": {"acme_staff": 403},
+    "article_suggest": {},
+    "article_detail": {"*": 404},
+    "article_edit": {"*": 404},
+    "article_vote": {"*": 405},
+    "global_article_detail": {"*": 404},
+    "global_article_vote": {"*": 405},
+    "ticket_article_link": {"*": 405},
+    "ticket_article_unlink": {"*": 405},
+    "ticket_article_draft": {"*": 405},
+    "announcement_dismiss": {"*": 405},
 }
 ALWAYS_OPEN = ("/healthz",)
 ANONYMOUS_OPEN = ("/accounts/", "/invite/")
@@ -149,6 +166,26 @@ PUBLIC_EXPECT = {
     "billing_plan_edit": {"*": 404, "platform": 200, "anonymous": "login"},  # plan 1: the world's
     "billing_subscriptions": {"*": 404, "platform": 200, "anonymous": "login"},
     "billing_subscription_edit": {"*": 404, "platform": 200, "anonymous": "login"},
+    # Global articles and announcements (shared_apps/publishing): platform admins and engineers.
+    "publishing_article_list": {
+        "*": 404,
+        "platform": 200,
+        "engineer_all": 200,
+        "engineer_acme": 200,
+        "anonymous": "login",
+    },
+    "publishing_article_create": {
+        "*": 404,
+        "platform": 200,
+        "engineer_all": 200,
+        "engineer_acme": 200,
+        "anonymous": "login",
+    },
+    "publishing_article_edit": {"*": 404, "anonymous": "login"},  # no article with the sample slug
+    "announcement_list": {"*": 404, "platform": 200, "engineer_all": 200, "engineer_acme": 200, "anonymous": "login"},
+    "announcement_create": {"*": 404, "platform": 200, "engineer_all": 200, "engineer_acme": 200, "anonymous": "login"},
+    "announcement_edit": {"*": 404, "anonymous": "login"},  # no announcement with the sample id
+    "announcement_end": {"*": 404, "platform": 405, "engineer_all": 405, "engineer_acme": 405, "anonymous": "login"},
 }
 
 

@@ -10,6 +10,7 @@ from shared_apps.accounts.models import User
 from shared_apps.billing.models import Plan
 from shared_apps.engineers.models import EngineerProfile
 from shared_apps.engineers.ticket_index import ticket_index_rebuild
+from shared_apps.publishing.demo import publishing_demo_load
 from shared_apps.tenancy.links import root_url, site_url
 from shared_apps.tenancy.models import Client
 from shared_apps.tenancy.provisioning import provision_site
@@ -84,6 +85,7 @@ class Command(BaseCommand):
             profile.sites.set([sites[sub] for sub in covered])
         _demo_tickets(sites)
         demo_profiles_and_reviews(sites, {user.email: user for user in User.objects.all()})
+        publishing_demo_load(sites)  # knowledge base (site and global articles), an announcement
         for site in sites.values():  # data loaded before the index existed gets its rows
             ticket_index_rebuild(client=site)
         from shared_apps.billing.demo import demo_billing
