@@ -72,13 +72,16 @@ def queue_covered_sites(*, user) -> QuerySet:
     )
 
 
-def queue_for(*, user, tab: str = "mine", site: str = "", priority: str = "", status: str = "", category: str = ""):
+def queue_for(
+    *, user, tab: str = "mine", site: str = "", priority: str = "", status: str = "", category: str = "", covered=None
+):
     """The engineer's cross-site queue, read from TicketIndex only: (rows, counts per tab).
 
     Rows are the tab's tickets on the sites the engineer covers (active sites), sorted by the
     next SLA due time, as a lazy queryset of `QUEUE_ROW_FIELDS` tuples (slice it, then
     `queue_rows()`); counts are the four tabs' totals under the same filters, in one query that
     the covering partial index `ticket_index_open_site` answers without reading the table.
+    `covered` is `queue_covered_sites(user=user)`, if the caller has built it already.
     """
     from datetime import timedelta
 
@@ -87,14 +90,15 @@ def queue_for(*, user, tab: str = "mine", site: str = "", priority: str = "", st
 
     from shared_apps.engineers.models import TicketIndex
 
-    rows = TicketIndex.objects.filter(client__in=queue_covered_sites(user=user))
+    where = Q(client__in=queue_covered_sites(user=user) if covered is None else covered)
+    where &= Q(status=status) if status else Q(status__in=OPEN)
     if site:
-        rows = rows.filter(client__subdomain=site)
+        where &= Q(client__subdomain=site)
     if priority:
-        rows = rows.filter(priority=priority)
+        where &= Q(priority=priority)
     if category:
-        rows = rows.filter(category_slug=category)
-    rows = rows.filter(status=status) if status else rows.filter(status__in=OPEN)
+        where &= Q(category_slug=category)
+    rows = TicketIndex.objects.filter(where)  # one filter() call: each call clones the query
     soon = timezone.now() + timedelta(hours=BREACHING_WINDOW_HOURS)
     tabs = {
         "mine": Q(assignee=user),
@@ -132,13 +136,15 @@ class QueueRow:
 def queue_rows(values) -> list[QueueRow]:
     """`QUEUE_ROW_FIELDS` tuples (a slice of `queue_for()`'s rows) as `QueueRow`s: one query."""
     from django.utils import timezone
-    from django.utils.dateformat import format as date_format
+    from django.utils.dates import MONTHS_3
 
     from shared_apps.tenancy.links import site_url_for_subdomain
 
+    zone = timezone.get_current_timezone()
+    months = {month: str(label).title() for month, label in MONTHS_3.items()}  # the date filter's "M"
     rows = []
     for client_id, number, subject, status, priority, due, breached, name, subdomain, full_name, email in values:
-        local = timezone.localtime(due) if due else None
+        local = due.astimezone(zone) if due else None
         rows.append(
             QueueRow(
                 client_id=client_id,
@@ -153,19 +159,19 @@ def queue_rows(values) -> list[QueueRow]:
                 url=site_url_for_subdomain(subdomain, f"/tickets/{number}/"),
                 assignee=full_name or email or "",
                 sla_due_iso=local.isoformat() if local else "",
-                sla_due_label=date_format(local, "M j, H:i") if local else "",
+                sla_due_label=f"{months[local.month]} {local.day}, {local:%H:%M}" if local else "",  # "M j, H:i"
             )
         )
     return rows
 
 
-def queue_site_menu(*, user, limit: int) -> list[tuple[str, str]] | None:
+def queue_site_menu(*, user, limit: int, covered=None) -> list[tuple[str, str]] | None:
     """(subdomain, name) of the sites `user` covers, for the queue's site filter; None when there
     are more than `limit` (the page then shows a text box). One query."""
     from shared_apps.tenancy.models import Client
 
     sites = list(
-        Client.objects.filter(pk__in=queue_covered_sites(user=user))
+        Client.objects.filter(pk__in=queue_covered_sites(user=user) if covered is None else covered)
         .order_by("name")
         .values_list("subdomain", "name")[: limit + 1]
     )
