@@ -82,7 +82,17 @@ Run from the project root against a database of its own (1.5 GB at 1,000 sites; 
     dropdb -h 127.0.0.1 -U postgres tenantdesk_qbench
 
 The script runs `migrate` itself if needed. A database that already holds the complete data set
-(same `--sites`, `--tickets` and `--seed`) is reused, measured at full size only.
+(same `--sites`, `--tickets` and `--seed`) is reused, measured at full size only; on such a
+database only the public schema's pending migrations are applied (`migrate_schemas --shared`).
+
+To measure the queue again on the filled database (no fill, no assignment phase, no what-if):
+
+    .venv/bin/python -m benchmarks.queue --measure-only [--skip-vacuum] [--steady-wait 90] [--gc on]
+
+Before the queue requests the script runs `gc.collect(); gc.freeze()`, as `saas/asgi.py` does in
+a web worker after start-up (`--gc on`: leave the collector as it is). The load average
+(`uptime`) is printed at the start and end of each phase, and a last `SUMMARY` line has the
+median, p95 and max of both tabs, the queries per request and the loop's ratios.
 """
 
 from __future__ import annotations
