@@ -35,7 +35,7 @@ def engineer_required(view):
 
 class KnownCountPaginator(Paginator):
     """A paginator given its total: the tab's count is already known from `queue_for()`, so no
-    second COUNT query (it cost up to 12 ms for "Breaching soon" at 1,000 sites)."""
+    second COUNT query (3.0 ms for "Breaching soon" at 1,000 sites; docs/benchmarks.md)."""
 
     def __init__(self, object_list, per_page, *, count: int):
         super().__init__(object_list, per_page)
