@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("engineers", "0006_open_ticket_partial_indexes"),
+        ("engineers", "0007_time_entry_invoice_line"),
         ("tenancy", "0002_public_site"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
