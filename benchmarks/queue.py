@@ -82,12 +82,23 @@ Run from the project root against a database of its own (1.5 GB at 1,000 sites; 
     dropdb -h 127.0.0.1 -U postgres tenantdesk_qbench
 
 The script runs `migrate` itself if needed. A database that already holds the complete data set
-(same `--sites`, `--tickets` and `--seed`) is reused, measured at full size only.
+(same `--sites`, `--tickets` and `--seed`) is reused, measured at full size only; on such a
+database only the public schema's pending migrations are applied (`migrate_schemas --shared`).
+
+To measure the queue again on the filled database (no fill, no assignment phase, no what-if):
+
+    .venv/bin/python -m benchmarks.queue --measure-only [--skip-vacuum] [--steady-wait 90] [--gc on]
+
+Before the queue requests the script runs `gc.collect(); gc.freeze()`, as `saas/asgi.py` does in
+a web worker after start-up (`--gc on`: leave the collector as it is). The load average
+(`uptime`) is printed at the start and end of each phase, and a last `SUMMARY` line has the
+median, p95 and max of both tabs, the queries per request and the loop's ratios.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import os
 import random
@@ -330,13 +341,32 @@ class Setup:
 
 
 def migrate_if_needed() -> None:
+    """A new database: `migrate`. A filled one: only the public schema's pending migrations
+    (`migrate_schemas --shared`; e.g. a new TicketIndex index), since `migrate` would visit every
+    one of the 1,000 tenant schemas. Pending tenant migrations are reported, not applied."""
     from django.core.management import call_command
     from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
 
     from shared_apps.tenancy.models import Client
 
     if Client._meta.db_table not in connection.introspection.table_names():
         call_command("migrate", interactive=False, verbosity=0)
+        return
+    executor = MigrationExecutor(connection)
+    pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if pending:
+        from django.apps import apps
+        from django.conf import settings
+
+        log(f"  pending migrations: {', '.join(f'{m.app_label}.{m.name}' for m, _ in pending)}")
+        call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
+        log("  applied to the public schema (migrate_schemas --shared); tenant schemas untouched")
+        tenant_labels = {apps.get_app_config(name.rsplit(".", 1)[-1]).label for name in settings.TENANT_APPS
+                         if apps.is_installed(name) and name.rsplit(".", 1)[-1] in apps.app_configs}  # fmt: skip
+        if {m.app_label for m, _ in pending} & tenant_labels:
+            log("  WARNING: tenant apps have new migrations; the loop (c) reads the tenant schemas: run "
+                "`manage.py migrate` first (it visits every schema)")  # fmt: skip
 
 
 def engineers_create(engineers: list[EngineerPlan]) -> list[User]:
@@ -508,22 +538,28 @@ def cpu_probe() -> float:
 
 FASTEST = [math.inf]  # the fastest CPU probe of this process
 STEADY = 1.25  # a phase starts when the probe is within 25 % of the fastest seen
-STEADY_WAIT_SECONDS = 600
+STEADY_WAIT = [600.0]  # seconds, --steady-wait
 
 
 def steady_cpu(label: str) -> None:
-    """Before a timed phase: wait (up to STEADY_WAIT_SECONDS) until the CPU probe is within STEADY
-    of the fastest probe seen in this process, so no phase runs through a slow spell of the host."""
+    """Before a timed phase: wait (up to `--steady-wait` seconds) until the CPU probe is within
+    STEADY of the fastest probe seen in this process, so no phase runs through a slow spell of the
+    host. The load average is printed with it (`uptime`'s three numbers)."""
     start = time.monotonic()
     for _ in range(3):
         cpu_probe()
     while True:
         probe = cpu_probe()
         waited = time.monotonic() - start
-        if probe <= FASTEST[0] * STEADY or waited > STEADY_WAIT_SECONDS:
-            log(f"  {label}: CPU probe {ms(probe)} ms (fastest {ms(FASTEST[0])} ms), waited {waited:.0f} s")
+        if probe <= FASTEST[0] * STEADY or waited > STEADY_WAIT[0]:
+            log(f"  {label}: CPU probe {ms(probe)} ms (fastest {ms(FASTEST[0])} ms), waited {waited:.0f} s, "
+                f"load average {load_average()}")  # fmt: skip
             return
         time.sleep(10)
+
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 @contextmanager
@@ -536,6 +572,7 @@ def probed(label: str) -> Iterator[Callable[[], None]]:
         yield lambda: probes.append(cpu_probe())
     if probes:
         log(f"  {label}: CPU probes during the phase {ms(min(probes))}-{ms(max(probes))} ms")
+    log(f"  {label}: load average at the end {load_average()}")
 
 
 @dataclass
@@ -545,7 +582,7 @@ class Scenario:
     samples: list[float] = field(default_factory=list)  # seconds, whole request
     queries: list[str] = field(default_factory=list)
     profile: list[list[tuple[str, list, float, float]]] = field(default_factory=list)  # per request, per query
-    breakdown: list[tuple[float, float, float]] = field(default_factory=list)  # request, SQL, template w/o SQL
+    breakdown: list[dict[str, float]] = field(default_factory=list)  # per request: span -> seconds
     index_samples: list[float] = field(default_factory=list)  # (b)
     index_queries: int = 0
     loop_samples: list[float] = field(default_factory=list)  # (c)
@@ -559,6 +596,8 @@ class Size:
     sites: int
     scenarios: dict[str, Scenario]
     reconnects: int = 0
+    load: tuple[str, str] = ("", "")  # load averages (uptime) before and after the timed requests
+    collections: tuple[int, float] = (0, 0.0)  # full (generation 2) garbage collections, their seconds
     site_filter_queries: dict[str, int] = field(default_factory=dict)
     page_kb: float = 0.0  # size of the HTML page
     options: int = 0  # <option> elements in the page (the filter menus)
@@ -635,7 +674,7 @@ def describe(sql: str) -> str:
         kind = "counts per tab"
     else:
         kind = "rows"
-    limit = re.search(r"LIMIT (\d+)", sql)
+    limit = re.search(r"LIMIT (\d+)(?: OFFSET \d+)?\s*$", sql)  # the query's own, not a subquery's
     return f"{name} {kind}" + (f" LIMIT {limit.group(1)}" if limit else "")
 
 
@@ -657,6 +696,13 @@ def queue_measure(me: User, size: Size, args: argparse.Namespace, problems: list
         close_old_connections()
         return response
 
+    if args.gc == "freeze":
+        # What saas/asgi.py does once the application is loaded: everything alive now lives as long
+        # as the process, and the collector stops walking it. Without this, this process's heap
+        # (the fill's objects among them) would make each full collection slower than in a server.
+        gc.collect()
+        gc.freeze()
+        log(f"  gc.freeze(): {gc.get_freeze_count():,} objects frozen")
     scenarios = list(size.scenarios.values())
     for scenario in scenarios:
         scenario.expected = queue_for(user=me, tab=scenario.tab)[1][scenario.tab]
@@ -676,7 +722,19 @@ def queue_measure(me: User, size: Size, args: argparse.Namespace, problems: list
     def counted(**kwargs: Any) -> None:
         reconnects[0] += 1
 
+    collections: list[float] = []
+    collection_start = [0.0]
+
+    def collected(phase: str, info: dict[str, int]) -> None:
+        if info["generation"] == 2:
+            if phase == "start":
+                collection_start[0] = time.perf_counter()
+            else:
+                collections.append(time.perf_counter() - collection_start[0])
+
     connection_created.connect(counted)
+    gc.callbacks.append(collected)
+    load_before = load_average()
     with probed(f"queue requests at {size.sites:,} sites ({args.runs} x {len(scenarios)})") as probe:
         for run in range(args.runs):
             if run % 50 == 0:
@@ -685,37 +743,52 @@ def queue_measure(me: User, size: Size, args: argparse.Namespace, problems: list
                 start = time.perf_counter()
                 get(scenario.path)
                 scenario.samples.append(time.perf_counter() - start)
+    size.load = (load_before, load_average())
+    gc.callbacks.remove(collected)
     connection_created.disconnect(counted)
     size.reconnects = reconnects[0]
+    size.collections = (len(collections), sum(collections))
 
-    # Where the time goes: every SQL query timed, and the view's render() call (the template,
-    # including the queries it runs lazily: the sites of the filter menu) timed around.
+    # Where the time goes: every SQL query timed, and the request cut at the view's first call
+    # (`queue_for()`) and around its `render()`: before the view (test client, middleware: the
+    # session, the user, the role check), the view up to rendering (the queue's queries, the
+    # rows), the template (with any query it runs lazily) and after it (response middleware).
     from shared_apps.engineers import views
 
-    renders: list[tuple[float, float]] = []
+    marks: dict[str, float] = {}
+
+    def timed_queue_for(*args: Any, **kwargs: Any) -> Any:
+        marks["view"] = time.perf_counter()
+        return original_queue_for(*args, **kwargs)
 
     def timed_render(*args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
+        marks["render"] = time.perf_counter()
         try:
             return original_render(*args, **kwargs)
         finally:
-            renders.append((start, time.perf_counter()))
+            marks["render_end"] = time.perf_counter()
 
-    original_render = views.render
+    original_queue_for, original_render = views.queue_for, views.render
     steady_cpu(f"profile runs at {size.sites:,} sites")
-    with mock.patch.object(views, "render", timed_render):
+    with mock.patch.object(views, "render", timed_render), mock.patch.object(views, "queue_for", timed_queue_for):
         for _ in range(args.profile_runs):
             for scenario in scenarios:
-                renders.clear()
+                marks.clear()
                 with sql_timer() as timings:
                     start = time.perf_counter()
                     get(scenario.path)
-                    elapsed = time.perf_counter() - start
+                    end = time.perf_counter()
                 scenario.profile.append(timings)
-                ((render_start, render_end),) = renders
-                sql = sum(row[2] for row in timings)
-                render_sql = sum(row[2] for row in timings if render_start <= row[3] <= render_end)
-                scenario.breakdown.append((elapsed, sql, render_end - render_start - render_sql))
+                cuts = (start, marks["view"], marks["render"], marks["render_end"], end)
+
+                def sql_between(begin: float, until: float) -> float:
+                    return sum(row[2] for row in timings if begin <= row[3] < until)  # noqa: B023
+
+                spans = {"request": end - start, "SQL": sql_between(start, end)}
+                for name, begin, until in zip(SPANS, cuts[:-1], cuts[1:], strict=True):
+                    spans[name] = until - begin
+                    spans[f"{name} SQL"] = sql_between(begin, until)
+                scenario.breakdown.append(spans)
 
     # One covered site only, for the query count (the site with the most open tickets of mine).
     if size.sites > SMALL:
@@ -727,16 +800,16 @@ def queue_measure(me: User, size: Size, args: argparse.Namespace, problems: list
 
 def index_answer(me: User, tab: str, *, limit: int | None) -> tuple[dict[str, int], list[tuple]]:
     """(b): what the view reads from TicketIndex: the tab counts and the first page."""
-    from shared_apps.engineers.selectors import queue_for
+    from shared_apps.engineers.selectors import queue_for, queue_rows
 
     rows, counts = queue_for(user=me, tab=tab)
-    page = list(rows[:limit]) if limit else list(rows)
-    return counts, [(row.client_id, row.number, row.assignee.display_name if row.assignee else "") for row in page]
+    page = queue_rows(rows[:limit] if limit else rows)
+    return counts, [(row.client_id, row.number, row.assignee) for row in page]
 
 
 def loop_answer(me: User, tab: str, *, limit: int | None, now: datetime | None = None):
     """(c): the naive way, one site at a time in its own schema, merged in Python."""
-    from django.db.models import Case, Count, F, Q, When
+    from django.db.models import Case, Count, DateTimeField, F, Q, When
     from django.utils import timezone
     from django_tenants.utils import tenant_context
 
@@ -745,9 +818,11 @@ def loop_answer(me: User, tab: str, *, limit: int | None, now: datetime | None =
     from tenant_apps.tickets.models import Ticket
 
     soon = (now or timezone.now()) + timedelta(hours=BREACHING_WINDOW_HOURS)
-    due = Case(
+    due = Case(  # as TicketIndex.sla_due: none while paused (waiting on the requester)
+        When(sla_paused_at__isnull=False, then=None),
         When(first_responded_at__isnull=True, first_response_due__isnull=False, then=F("first_response_due")),
         default=F("resolution_due"),
+        output_field=DateTimeField(),
     )
     conditions = {
         "mine": Q(assignee_id=me.pk),
@@ -954,8 +1029,9 @@ def size_measure(me: User, sites: int, args: argparse.Namespace, problems: list[
     for tab in TABS:
         answers_compare(me, tab, size, problems)
     answers_time(me, size, args)
-    steady_cpu(f"site filter menu at {size.sites:,} sites")
-    size.menu = sites_menu_time(me, args.profile_runs)
+    if not args.measure_only:
+        steady_cpu(f"site filter menu at {size.sites:,} sites")
+        size.menu = sites_menu_time(me, args.profile_runs)
     log(f"  CPU probe after the measurements: {ms(cpu_probe())} ms")
     for scenario in size.scenarios.values():
         medians = query_medians(scenario)
@@ -1093,13 +1169,21 @@ def queue_table(sizes: list[Size]) -> str:
     return "\n".join(lines)
 
 
+SPANS = ("before the view", "view up to render()", "template", "after the view")
+
+
 def breakdown_table(sizes: list[Size]) -> str:
-    header = ["Sites", "Tab", "Request, ms", "SQL, ms", "Template rendering without its SQL, ms", "Rest, ms"]
-    lines = ["| " + " | ".join(header) + " |", "|---:|---|---:|---:|---:|---:|"]
+    """Medians of each span over the profile runs, with the SQL inside it in brackets."""
+    header = ["Sites", "Tab", "Request (SQL), ms", *(f"{name.capitalize()} (SQL), ms" for name in SPANS)]
+    lines = ["| " + " | ".join(header) + " |", "|---:|---|" + "---:|" * (len(SPANS) + 1)]
     for size in sizes:
         for s in size.scenarios.values():
-            rows = [(request, sql, render, request - sql - render) for request, sql, render in s.breakdown]
-            cells = [f"{size.sites:,}", TABS[s.tab]] + [ms(statistics.median(c)) for c in zip(*rows, strict=True)]
+
+            def median(key: str) -> str:
+                return ms(statistics.median(row[key] for row in s.breakdown))  # noqa: B023
+
+            cells = [f"{size.sites:,}", TABS[s.tab], f"{median('request')} ({median('SQL')})"]
+            cells += [f"{median(name)} ({median(name + ' SQL')})" for name in SPANS]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -1151,6 +1235,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--loop-runs", type=int, default=7, help="timed runs of the per-schema loop, per tab")
     parser.add_argument("--assign-runs", type=int, default=2000, help="timed assignment_choose() calls")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument(
+        "--measure-only",
+        action="store_true",
+        help="only measure the queue (requests, index, loop) on an already filled database: no fill, "
+        "no assignment phase, no what-if; fails if the database is not the complete data set",
+    )
+    parser.add_argument("--skip-vacuum", action="store_true",
+                        help="with --measure-only: no VACUUM (ANALYZE) and CHECKPOINT first (repeat runs)")  # fmt: skip
+    parser.add_argument("--gc", choices=("freeze", "on"), default="freeze",
+                        help="freeze: gc.collect() and gc.freeze() before the queue requests, as saas/asgi.py "
+                        "does after start-up (default); on: leave the collector as it is")  # fmt: skip
+    parser.add_argument("--steady-wait", type=float, default=600,
+                        help="seconds a phase waits at most for a CPU probe within 25%% of the fastest")  # fmt: skip
     args = parser.parse_args(argv)
     if args.sites <= SMALL or args.tickets < 10 or args.runs < 20:
         parser.error(f"--sites above {SMALL}, --tickets at least 10, --runs at least 20")
@@ -1214,6 +1311,7 @@ def fill(args: argparse.Namespace, setup: Setup, problems: list[str], on_small: 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    STEADY_WAIT[0] = args.steady_wait
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings")
     django.setup()
     from django.conf import settings
@@ -1238,6 +1336,10 @@ def main(argv: list[str] | None = None) -> int:
     with setup.timed("migrate"):
         migrate_if_needed()
     existing = client_sites_queryset().filter(subdomain__startswith=PREFIX).count()
+    complete = existing == args.sites and TicketIndex.objects.count() == args.sites * args.tickets
+    if args.measure_only and not complete:
+        raise SystemExit(f"--measure-only needs the filled database ({args.sites:,} sites x {args.tickets} tickets); "
+                         f"it has {existing:,} sites of this benchmark")  # fmt: skip
     if existing == 0 and client_sites_queryset().exists():
         raise SystemExit("The database has other client sites: use a database of its own.")
     if existing == 0:
@@ -1249,12 +1351,15 @@ def main(argv: list[str] | None = None) -> int:
                 sizes.append(size_measure(me, SMALL, args, problems))
 
         fill(args, setup, problems, on_small)
-    elif existing != args.sites or TicketIndex.objects.count() != args.sites * args.tickets:
+    elif not complete:
         raise SystemExit(f"The database has {existing} sites of this benchmark and not the full set: use a new one.")
     else:
         log(f"reusing the {existing:,} sites already there; the {SMALL}-site measurement is skipped")
-    with setup.timed("VACUUM (ANALYZE) and CHECKPOINT"):
-        settle()
+    if args.measure_only and args.skip_vacuum:
+        log("VACUUM (ANALYZE) and CHECKPOINT skipped (--skip-vacuum)")
+    else:
+        with setup.timed("VACUUM (ANALYZE) and CHECKPOINT"):
+            settle()
     small = setup.seconds.pop(f"measurement at {SMALL} sites (not setup)", 0.0)
     log("setup, seconds: " + ", ".join(f"{label} {seconds:.1f}" for label, seconds in setup.seconds.items()))
     log(
@@ -1268,30 +1373,40 @@ def main(argv: list[str] | None = None) -> int:
     me = User.objects.get(email=ME)
     log(f"data at {args.sites:,} sites: {data_summary(me)}")
     sizes.append(size_measure(me, args.sites, args, problems))
-    sites = list(client_sites_queryset().filter(subdomain__startswith=PREFIX).order_by("subdomain"))
-    assignment = assignment_measure(sites, args, problems)
+    assignment = None
+    if not args.measure_only:
+        sites = list(client_sites_queryset().filter(subdomain__startswith=PREFIX).order_by("subdomain"))
+        assignment = assignment_measure(sites, args, problems)
 
     log("\n" + queue_table(sizes) + "\n")
     log(f"Where the time goes (medians over {args.profile_runs} more requests of each tab, every query timed):")
     log(breakdown_table(sizes) + "\n")
     log(loop_table(sizes) + "\n")
-    log(assignment_table(assignment, ENGINEERS) + "\n")
-    log(
-        "assignment queries (median ms): "
-        + ", ".join(f"{name} {ms(seconds)}" for name, seconds, _sql, _params in assignment.query_summary())
-    )
-    log(
-        f"assignment outcomes: {dict(assignment.outcomes)}; eligible engineers per call: median "
-        f"{statistics.median(assignment.candidates):.0f}, {min(assignment.candidates)}-{max(assignment.candidates)}; "
-        f"every decision equal to the plain-Python rule: {'yes' if not assignment.mismatches else 'NO'}"
-    )
+    if assignment is not None:
+        log(assignment_table(assignment, ENGINEERS) + "\n")
+        log(
+            "assignment queries (median ms): "
+            + ", ".join(f"{name} {ms(seconds)}" for name, seconds, _sql, _params in assignment.query_summary())
+        )
+        log(
+            f"assignment outcomes: {dict(assignment.outcomes)}; eligible engineers per call: median "
+            f"{statistics.median(assignment.candidates):.0f}, {min(assignment.candidates)}-"
+            f"{max(assignment.candidates)}; every decision equal to the plain-Python rule: "
+            f"{'yes' if not assignment.mismatches else 'NO'}"
+        )
     for size in sizes:
         log(f"new database connections during the timed requests at {size.sites:,} sites: {size.reconnects}")
-        log(f"page at {size.sites:,} sites: {size.page_kb:.0f} KB of HTML, {size.options:,} <option> elements")
         log(
-            f"site filter menu at {size.sites:,} sites ({size.menu[2]:,} sites): query and Client rows "
-            f"{ms(size.menu[0])} ms, rendering its loop {ms(size.menu[1])} ms (medians)"
+            f"load average (uptime) at {size.sites:,} sites: {size.load[0]} before the timed requests, "
+            f"{size.load[1]} after; full garbage collections during them: {size.collections[0]} "
+            f"({ms(size.collections[1])} ms in all; gc {args.gc})"
         )
+        log(f"page at {size.sites:,} sites: {size.page_kb:.0f} KB of HTML, {size.options:,} <option> elements")
+        if size.menu[2]:
+            log(
+                f"site filter menu at {size.sites:,} sites ({size.menu[2]:,} sites), as before 4f5e91c: query "
+                f"and Client rows {ms(size.menu[0])} ms, rendering its loop {ms(size.menu[1])} ms (medians)"
+            )
         if size.site_filter_queries:
             log(f"queries with ?site=<one site> at {size.sites:,} sites: {size.site_filter_queries}")
     counts = {(size.sites, tab): len(s.queries) for size in sizes for tab, s in size.scenarios.items()}
@@ -1301,22 +1416,35 @@ def main(argv: list[str] | None = None) -> int:
         log(f"same number of queries at {sizes[0].sites} and {sizes[-1].sites:,} sites: {'yes' if constant else 'NO'}")
     for size in sizes:
         log("\n" + query_table(size))
-    log("\nWhat would make the TicketIndex queries fast (EXPLAIN ANALYZE, no product code changed):")
-    loads = assignment.query_summary()[1]
-    extra = [("Assignment: open tickets of the candidates (the slowest call's)", loads[2], loads[3])]
-    log(what_if_table(what_if(sizes[-1], extra), sizes[-1].sites) + "\n")
+    if assignment is not None:
+        log("\nWhat would make the TicketIndex queries fast (EXPLAIN ANALYZE, no product code changed):")
+        loads = assignment.query_summary()[1]
+        extra = [("Assignment: open tickets of the candidates (the slowest call's)", loads[2], loads[3])]
+        log(what_if_table(what_if(sizes[-1], extra), sizes[-1].sites) + "\n")
     for line in sizes[-1].explains:
         log(line)
-    for name, seconds, sql, params in assignment.query_summary():
-        log(f"Assignment, {name} (median {ms(seconds)} ms; the slowest call's):\n  {sql}\n  params {params}")
-        for line in explain(sql, params):
-            log(f"    {line}")
+    if assignment is not None:
+        for name, seconds, sql, params in assignment.query_summary():
+            log(f"Assignment, {name} (median {ms(seconds)} ms; the slowest call's):\n  {sql}\n  params {params}")
+            for line in explain(sql, params):
+                log(f"    {line}")
     for size in sizes:
         for check in size.checks:
             log(f"check: {check}")
     largest = sizes[-1]
     slow = [TABS[s.tab] for s in largest.scenarios.values() if p95(s.samples) * 1000 >= TARGET_MS]
     log(f"p95 under {TARGET_MS:.0f} ms at {largest.sites:,} sites: {'yes' if not slow else 'NO: ' + ', '.join(slow)}")
+    parts = []
+    for s in largest.scenarios.values():
+        loop = statistics.median(s.loop_samples)
+        parts.append(
+            f"{TABS[s.tab]} median {ms(statistics.median(s.samples))} p95 {ms(p95(s.samples))} max "
+            f"{ms(max(s.samples))} ms, {len(s.queries)} queries, loop/index "
+            f"{loop / statistics.median(s.index_samples):,.0f}x, "
+            f"loop/request {loop / statistics.median(s.samples):,.0f}x"
+        )
+    log(f"SUMMARY at {largest.sites:,} sites (load average {largest.load[0]} -> {largest.load[1]}, gc {args.gc}): "
+        + "; ".join(parts))  # fmt: skip
     for problem in problems:
         log(f"PROBLEM: {problem}")
     return 1 if problems else 0

@@ -1,5 +1,8 @@
 """Which sites an engineer covers."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import F, Q, QuerySet
 
 from shared_apps.engineers.models import EngineerProfile
@@ -45,13 +48,40 @@ QUEUE_TABS = ("mine", "unassigned", "breaching", "all")
 # partial indexes on open rows (TicketIndex.Meta) instead of scanning every ticket of every site.
 OPEN = ("new", "open", "pending")
 BREACHING_WINDOW_HOURS = 4
+# What a queue row shows, and nothing more (no model instances: 50 rows of TicketIndex, Client
+# and User built per request cost more than the query; docs/benchmarks.md, queue section).
+QUEUE_ROW_FIELDS = ("client_id", "number", "subject", "status", "priority", "sla_due", "sla_breached",
+                    "client__name", "client__subdomain", "assignee__full_name", "assignee__email")  # fmt: skip
 
 
-def queue_for(*, user, tab: str = "mine", site: str = "", priority: str = "", status: str = "", category: str = ""):
+def queue_covered_sites(*, user) -> QuerySet:
+    """The ids of the active client sites `user` covers as an active engineer, as a subquery: the
+    queue filters on it in SQL instead of reading the profile first (one query less per request).
+    Empty for anyone who is not an active engineer."""
+    from django.db.models import Exists
+
+    from shared_apps.tenancy.selectors import client_sites_queryset
+
+    profiles = EngineerProfile.objects.filter(user=user, is_active=True)
+    listed = EngineerProfile.sites.through.objects.filter(engineerprofile__in=profiles).values("client_id")
+    return (
+        client_sites_queryset()
+        .filter(status="active")
+        .filter(Exists(profiles.filter(covers_all_sites=True)) | Q(pk__in=listed))
+        .values("pk")
+    )
+
+
+def queue_for(
+    *, user, tab: str = "mine", site: str = "", priority: str = "", status: str = "", category: str = "", covered=None
+):
     """The engineer's cross-site queue, read from TicketIndex only: (rows, counts per tab).
 
     Rows are the tab's tickets on the sites the engineer covers (active sites), sorted by the
-    next SLA due time; counts are the four tabs' totals under the same filters, in one query.
+    next SLA due time, as a lazy queryset of `QUEUE_ROW_FIELDS` tuples (slice it, then
+    `queue_rows()`); counts are the four tabs' totals under the same filters, in one query that
+    the covering partial index `ticket_index_open_site` answers without reading the table.
+    `covered` is `queue_covered_sites(user=user)`, if the caller has built it already.
     """
     from datetime import timedelta
 
@@ -60,17 +90,15 @@ def queue_for(*, user, tab: str = "mine", site: str = "", priority: str = "", st
 
     from shared_apps.engineers.models import TicketIndex
 
-    sites = engineer_sites(user=user)
-    if sites is None:
-        return TicketIndex.objects.none(), dict.fromkeys(QUEUE_TABS, 0)
-    rows = TicketIndex.objects.filter(client__in=sites.filter(status="active").values("pk"))
+    where = Q(client__in=queue_covered_sites(user=user) if covered is None else covered)
+    where &= Q(status=status) if status else Q(status__in=OPEN)
     if site:
-        rows = rows.filter(client__subdomain=site)
+        where &= Q(client__subdomain=site)
     if priority:
-        rows = rows.filter(priority=priority)
+        where &= Q(priority=priority)
     if category:
-        rows = rows.filter(category_slug=category)
-    rows = rows.filter(status=status) if status else rows.filter(status__in=OPEN)
+        where &= Q(category_slug=category)
+    rows = TicketIndex.objects.filter(where)  # one filter() call: each call clones the query
     soon = timezone.now() + timedelta(hours=BREACHING_WINDOW_HOURS)
     tabs = {
         "mine": Q(assignee=user),
@@ -78,10 +106,76 @@ def queue_for(*, user, tab: str = "mine", site: str = "", priority: str = "", st
         "breaching": Q(sla_breached=True) | Q(sla_due__lte=soon),
         "all": Q(),
     }
-    counts = rows.aggregate(**{name: Count("pk", filter=condition) for name, condition in tabs.items()})
+    # COUNT(client_id), not COUNT(id): the id is not in the covering index (and client_id is never null).
+    counts = rows.aggregate(**{name: Count("client", filter=condition) for name, condition in tabs.items()})
     selected = rows.filter(tabs.get(tab, tabs["mine"]))
-    ordered = selected.select_related("client", "assignee").order_by(F("sla_due").asc(nulls_last=True), "-updated_at")
+    ordered = selected.order_by(F("sla_due").asc(nulls_last=True), "-updated_at").values_list(*QUEUE_ROW_FIELDS)
     return ordered, counts
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """One row of the queue, ready to print: labels and the link are computed here, not in the
+    template (50 rows x several filters and lookups add up)."""
+
+    client_id: int
+    number: int
+    subject: str
+    status: str
+    priority: str
+    sla_due: datetime | None
+    sla_breached: bool
+    site_name: str
+    reference: str  # ACME-42
+    url: str  # the ticket on its own site
+    assignee: str  # display name, "" if none
+    sla_due_iso: str
+    sla_due_label: str
+
+
+def queue_rows(values) -> list[QueueRow]:
+    """`QUEUE_ROW_FIELDS` tuples (a slice of `queue_for()`'s rows) as `QueueRow`s: one query."""
+    from django.utils import timezone
+    from django.utils.dates import MONTHS_3
+
+    from shared_apps.tenancy.links import site_url_for_subdomain
+
+    zone = timezone.get_current_timezone()
+    months = {month: str(label).title() for month, label in MONTHS_3.items()}  # the date filter's "M"
+    rows = []
+    for client_id, number, subject, status, priority, due, breached, name, subdomain, full_name, email in values:
+        local = due.astimezone(zone) if due else None
+        rows.append(
+            QueueRow(
+                client_id=client_id,
+                number=number,
+                subject=subject,
+                status=status[:1].upper() + status[1:],
+                priority=priority[:1].upper() + priority[1:],
+                sla_due=due,
+                sla_breached=breached,
+                site_name=name,
+                reference=f"{(subdomain or '').replace('-', '').upper()}-{number}",
+                url=site_url_for_subdomain(subdomain, f"/tickets/{number}/"),
+                assignee=full_name or email or "",
+                sla_due_iso=local.isoformat() if local else "",
+                sla_due_label=f"{months[local.month]} {local.day}, {local:%H:%M}" if local else "",  # "M j, H:i"
+            )
+        )
+    return rows
+
+
+def queue_site_menu(*, user, limit: int, covered=None) -> list[tuple[str, str]] | None:
+    """(subdomain, name) of the sites `user` covers, for the queue's site filter; None when there
+    are more than `limit` (the page then shows a text box). One query."""
+    from shared_apps.tenancy.models import Client
+
+    sites = list(
+        Client.objects.filter(pk__in=queue_covered_sites(user=user) if covered is None else covered)
+        .order_by("name")
+        .values_list("subdomain", "name")[: limit + 1]
+    )
+    return sites if len(sites) <= limit else None
 
 
 def engineer_list_for(*, user):

@@ -103,6 +103,51 @@ def test_queue_costs_the_same_queries_with_more_sites_and_tickets(users, tickets
     assert count() == few
 
 
+def test_queue_costs_the_same_queries_at_10_and_30_sites(users, monkeypatch):
+    """The number of queries per request does not depend on how many sites an engineer covers,
+    on any tab, for the full page and for the htmx refresh; between the two sizes the site filter
+    turns from a menu into a text box (its limit lowered from 50 to 20 to keep the test small)."""
+    from shared_apps.engineers import views
+    from shared_apps.engineers.selectors import QUEUE_TABS
+    from shared_apps.tenancy.models import Client
+    from shared_apps.tenancy.provisioning import provision_site
+
+    monkeypatch.setattr(views, "SITE_MENU_MAX", 20)
+    engineer = users["engineer_all"]
+    client = http(ROOT, engineer)
+
+    def grow_to(sites: int) -> None:
+        while (count := Client.objects.exclude(schema_name__in=["public", "tenant_template"]).count()) < sites:
+            site = provision_site(name=f"Site {count}", subdomain=f"many-{count}", admin_email=f"a{count}@x.example")
+            with tenant_context(site):
+                for priority in ("urgent", "low"):
+                    ticket = services.ticket_create(requester=users["outsider"], subject="Printer", description="x",
+                                                    priority=priority)  # fmt: skip
+                    services.ticket_assign(ticket=ticket, actor=engineer, role="engineer", assignee=engineer)
+
+    def queries() -> dict[str, int]:
+        counted = {}
+        for tab in QUEUE_TABS:
+            for kind, headers in (("page", {}), ("htmx", {"HX-Request": "true"})):
+                with CaptureQueriesContext(connection) as captured:
+                    response = client.get(f"/queue/?tab={tab}", headers=headers)
+                assert response.status_code == 200
+                counted[f"{tab} {kind}"] = len(captured.captured_queries)
+        return counted
+
+    grow_to(10)
+    client.get("/queue/")
+    few = queries()
+    assert '<option value="">All my sites</option>' in client.get("/queue/").content.decode()
+    grow_to(30)
+    assert queries() == few
+    assert 'placeholder="Site (subdomain)"' in client.get("/queue/").content.decode()
+    # SET search_path, session, user, the role check, the tab counts, the page of rows, and the
+    # site menu (not on the htmx refresh); a tab with no rows skips the page's query.
+    assert few == {"mine page": 7, "mine htmx": 6, "breaching page": 7, "breaching htmx": 6,
+                   "all page": 7, "all htmx": 6, "unassigned page": 6, "unassigned htmx": 5}  # fmt: skip
+
+
 def test_breached_tickets_are_breaching(users, tickets, acme):
     with tenant_context(acme):
         from tenant_apps.tickets.models import Ticket
