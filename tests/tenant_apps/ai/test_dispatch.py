@@ -16,7 +16,7 @@ from tests.processes import committed
 def test_a_slow_provider_does_not_slow_down_ticket_creation(acme, users, use_openai, settings):
     settings.AI_RUN_IN_THREAD = True
     settings.AI_TIMEOUT_SECONDS = 10
-    use_openai.delay = 2.0
+    use_openai.delay = 5.0
 
     def create():
         with tenant_context(acme):
@@ -30,12 +30,12 @@ def test_a_slow_provider_does_not_slow_down_ticket_creation(acme, users, use_ope
 
     pk, number, elapsed = committed(create)
     try:
-        assert elapsed < 1.0  # the provider answers after 2 s
-        deadline = time.monotonic() + 20
-        while (provider := committed(lambda: result(pk))) is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert provider == "openai"
+        assert elapsed < 4.0  # the provider answers after 5 s (the margin is for a busy machine)
     finally:
+        # Wait for the background categorization before cleaning up, so it cannot race the delete.
+        deadline = time.monotonic() + 60
+        while (provider := committed(lambda: result(pk))) is None and time.monotonic() < deadline:
+            time.sleep(0.2)
 
         def cleanup():
             with tenant_context(acme):
@@ -45,3 +45,4 @@ def test_a_slow_provider_does_not_slow_down_ticket_creation(acme, users, use_ope
             UsageRecord.objects.filter(client=acme, model="gpt-test").delete()
 
         committed(cleanup)
+    assert provider == "openai"
