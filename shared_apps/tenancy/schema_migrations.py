@@ -55,7 +55,6 @@ class MigrateReport:
 
 def schema_pending_migrations(schema: str) -> list[str]:
     """The migrations (app.name) the code has and `schema` has not applied, in plan order."""
-    from django.db.migrations.executor import MigrationExecutor
 
     connection.set_schema(schema, include_public=False)
     try:
@@ -84,9 +83,7 @@ ORDER BY c.schema_name
 def sites_behind() -> tuple[list[str], int]:
     """(schemas missing at least one of the template's migrations, how many sites are current)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            _BEHIND_SQL, {"template": settings.TENANT_BASE_SCHEMA, "public": settings.PUBLIC_SCHEMA_NAME}
-        )
+        cursor.execute(_BEHIND_SQL, {"template": settings.TENANT_BASE_SCHEMA, "public": settings.PUBLIC_SCHEMA_NAME})
         rows = cursor.fetchall()
     behind = [schema for schema, missing in rows if missing != 0]
     return behind, len(rows) - len(behind)
@@ -236,4 +233,3 @@ def _pending() -> list[str]:
 
 def _indent(text: str) -> str:
     return "\n".join("    " + line for line in text.splitlines()[-20:])
-

@@ -46,7 +46,7 @@ def migration_state() -> dict[str, tuple]:
         state = {}
         with connection.cursor() as cursor:
             for schema in Client.objects.values_list("schema_name", flat=True):
-                cursor.execute(f'SELECT count(*), max(id), max(applied) FROM "{schema}".django_migrations')
+                cursor.execute(f'SELECT count(*), max(id), max(applied) FROM "{schema}".django_migrations')  # noqa: S608
                 state[schema] = cursor.fetchone()
         return state
 
@@ -56,19 +56,21 @@ def migration_state() -> dict[str, tuple]:
 def tickets_after_keep(schema: str) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(
-            f'SELECT app, name, applied FROM "{schema}".django_migrations '
+            f'SELECT app, name, applied FROM "{schema}".django_migrations '  # noqa: S608
             "WHERE app = 'tickets' AND name > %s ORDER BY id",
             [KEEP],
         )
         return cursor.fetchall()
 
 
+def forget(cursor, schema: str) -> None:
+    cursor.execute(f'DELETE FROM "{schema}".django_migrations WHERE app = %s AND name > %s', ["tickets", KEEP])  # noqa: S608
+
+
 @pytest.fixture
 def two_sites(world):
     def make():
-        return [
-            provision_site(name=f"Mig {n}", subdomain=f"mig-{n}", admin_email=f"a@mig-{n}.example") for n in (1, 2)
-        ]
+        return [provision_site(name=f"Mig {n}", subdomain=f"mig-{n}", admin_email=f"a@mig-{n}.example") for n in (1, 2)]
 
     sites = committed(make)
     yield sites
@@ -102,9 +104,7 @@ def test_behind_site_is_migrated_failing_site_is_reported_others_are_skipped(man
         # Forgotten, not reverted: applying 0006 again fails, its index is still there.
         saved["rows"] = tickets_after_keep(broken.schema_name)
         with connection.cursor() as cursor:
-            cursor.execute(
-                f'DELETE FROM "{broken.schema_name}".django_migrations WHERE app = %s AND name > %s', ["tickets", KEEP]
-            )
+            forget(cursor, broken.schema_name)
 
     committed(make_behind)
     assert saved["rows"], "the tickets app has migrations after 0005"
@@ -115,14 +115,12 @@ def test_behind_site_is_migrated_failing_site_is_reported_others_are_skipped(man
 
         def restore_broken():
             with connection.cursor() as cursor:
-                cursor.execute(
-                    f'DELETE FROM "{broken.schema_name}".django_migrations WHERE app = %s AND name > %s',
-                    ["tickets", KEEP],
-                )
-                for app, name, applied in saved["rows"]:
+                forget(cursor, broken.schema_name)
+                for row in saved["rows"]:
                     cursor.execute(
-                        f'INSERT INTO "{broken.schema_name}".django_migrations (app, name, applied) VALUES (%s, %s, %s)',
-                        [app, name, applied],
+                        f'INSERT INTO "{broken.schema_name}".django_migrations (app, name, applied) '  # noqa: S608
+                        "VALUES (%s, %s, %s)",
+                        row,
                     )
 
         committed(restore_broken)
