@@ -41,6 +41,7 @@ SAMPLE_KWARGS = {
     "message_id": "1",
     "user_id": "1",
     "line_id": "1",
+    "name": "acme-20000101-000000.zip",
 }
 
 
@@ -149,6 +150,8 @@ PUBLIC_EXPECT = {
     "billing_plan_edit": {"*": 404, "platform": 200, "anonymous": "login"},  # plan 1: the world's
     "billing_subscriptions": {"*": 404, "platform": 200, "anonymous": "login"},
     "billing_subscription_edit": {"*": 404, "platform": 200, "anonymous": "login"},
+    "console_site_export": {"*": 404, "platform": 200, "anonymous": "login"},
+    "console_site_export_download": {"*": 404, "platform": 404, "anonymous": "login"},  # no such archive
 }
 
 
