@@ -99,22 +99,17 @@ def _template_migrations() -> set[tuple[str, str]]:
         return set(cursor.fetchall())
 
 
+def archive_migrations(manifest: dict) -> set[tuple[str, str]]:
+    return {(app, name) for app, names in manifest.get("migrations", {}).items() for name in names}
+
+
 def _check_migrations(manifest: dict) -> None:
-    theirs = {(app, name) for app, names in manifest.get("migrations", {}).items() for name in names}
-    unknown = sorted(theirs - _known_migrations())
+    unknown = sorted(archive_migrations(manifest) - _known_migrations())
     if unknown:
         shown = ", ".join(f"{app}.{name}" for app, name in unknown[:5])
         raise ArchiveError(
             f"The archive was made by a newer TenantDesk (migrations unknown here: {shown}"
             f"{', ...' if len(unknown) > 5 else ''}). Upgrade this installation first."
-        )
-    missing = sorted(_template_migrations() - theirs)
-    if missing:
-        shown = ", ".join(f"{app}.{name}" for app, name in missing[:5])
-        raise ArchiveError(
-            f"The archive was made before migrations {shown}{', ...' if len(missing) > 5 else ''}. "
-            "Restore it with the TenantDesk version that made it "
-            f"({manifest.get('app_version', 'unknown')}), run migrate_sites, and export it again."
         )
 
 
@@ -170,7 +165,14 @@ def _restore(archive, manifest, template: Client, subdomain: str, name, written:
         client.name = name
         client.save(update_fields=["name"])
     Domain.objects.create(domain=f"{subdomain}.{settings.ROOT_DOMAIN}", tenant=client, is_primary=True)
-    clone_template_schema(template=template.schema_name, schema=client.schema_name)
+    theirs = archive_migrations(manifest)
+    older = theirs != _template_migrations()
+    if older:
+        # Made before some of our migrations: build the schema as it was then, load the data into
+        # it, then migrate it forward (data migrations included), as if it had been here all along.
+        _schema_at_state(client, theirs)
+    else:
+        clone_template_schema(template=template.schema_name, schema=client.schema_name)
     report = RestoreReport(client=client)
     schema = quote_ident(client.schema_name)
     user_map = _map_users(json.loads(archive.read(manifest["users"]["file"])), report)
@@ -198,6 +200,11 @@ def _restore(archive, manifest, template: Client, subdomain: str, name, written:
             report.tables += 1
             report.rows += entry["rows"]
         _sequences_reset(cursor, client.schema_name)
+        if older:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # PostgreSQL alters no table with checks pending
+    if older:
+        _migrate_forward(client)
+    with connection.cursor() as cursor:
         _user_ids_rewrite(cursor, client.schema_name, user_map)
         _file_names_rewrite(cursor, client.schema_name, manifest["site"]["schema_name"])
     connection.search_path_set_schemas = None
@@ -219,6 +226,47 @@ def _restore(archive, manifest, template: Client, subdomain: str, name, written:
             raise ArchiveError(f"Could not store {target} under its own name (stored as {saved}).")
         report.files += 1
     return report
+
+
+def _schema_at_state(client: Client, applied: set[tuple[str, str]]) -> None:
+    """Create the site's schema by running our migrations up to exactly `applied`."""
+    from django.db.migrations.executor import MigrationExecutor
+    from django.db.migrations.recorder import MigrationRecorder
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE SCHEMA {quote_ident(client.schema_name)}")
+    # django_migrations must be created in the new schema, not found in public (as django-tenants'
+    # own runner does it).
+    connection.set_schema(client.schema_name, include_public=False)
+    MigrationRecorder(connection).ensure_schema()
+    connection.set_schema(client.schema_name)
+    executor = MigrationExecutor(connection)
+    graph = executor.loader.graph
+    targets = []
+    for app in {app for app, _ in graph.leaf_nodes()}:
+        nodes = [node for node in applied if node[0] == app]
+        # The latest of the app's applied migrations: the one with the longest history.
+        targets.append(max(nodes, key=lambda node: len(graph.forwards_plan(node))) if nodes else (app, None))
+    executor.migrate(targets)
+    if {tuple(row) for row in MigrationRecorder(connection).applied_migrations()} != applied:
+        raise ArchiveError("Could not rebuild the archive's migration state (it does not match our migrations).")
+    connection.set_schema_to_public()
+
+
+def _migrate_forward(client: Client) -> None:
+    """Apply our remaining migrations to the restored schema; then post_migrate, as `migrate`
+    does, adds the content types and permissions of models that are new since the export."""
+    from django.apps import apps as global_apps
+    from django.core.management.sql import emit_post_migrate_signal
+    from django.db.migrations.executor import MigrationExecutor
+
+    connection.set_schema(client.schema_name)
+    executor = MigrationExecutor(connection)
+    targets = executor.loader.graph.leaf_nodes()
+    plan = executor.migration_plan(targets)
+    state = executor.migrate(targets, plan=plan)
+    emit_post_migrate_signal(0, False, connection.alias, apps=state.apps if state else global_apps, plan=plan)
+    connection.set_schema_to_public()
 
 
 def _site_values(site: dict) -> dict:
