@@ -100,7 +100,11 @@ def public_site_models() -> list[type[models.Model]]:
 
 def foreign_keys(model: type[models.Model]) -> list[models.ForeignKey]:
     """The foreign keys (many-to-one, one-to-one) of `model`."""
-    return [f for f in model._meta.concrete_fields if f.is_relation and f.many_to_one and f.related_model is not None]
+    return [
+        f
+        for f in model._meta.concrete_fields
+        if f.is_relation and (f.many_to_one or f.one_to_one) and f.related_model is not None
+    ]
 
 
 def natural_field(model: type[models.Model]) -> models.Field | None:

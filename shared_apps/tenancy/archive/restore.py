@@ -397,7 +397,7 @@ def _restore_public(archive, manifest, client: Client, user_map: dict[int, int],
                 if model_field.primary_key or model_field.attname not in data:
                     continue
                 value = data[model_field.attname]
-                if model_field.is_relation and model_field.many_to_one and value is not None:
+                if model_field.is_relation and value is not None:
                     target = model_field.related_model
                     if target is Client:
                         value = client.pk
