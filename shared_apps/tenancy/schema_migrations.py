@@ -20,7 +20,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 
 _LOCK = 7_360_002  # pg_advisory_lock key: one migrate_sites at a time
 
@@ -101,7 +101,6 @@ def _migrate_options(verbosity: int) -> dict:
 
 def migrate_schema(schema: str, verbosity: int = 1) -> SiteOutcome:
     """Apply every pending migration to one schema (in this process, on its own connection)."""
-    from django.db import connections
     from django_tenants.migration_executors.base import run_migrations
 
     start = time.perf_counter()
@@ -162,8 +161,6 @@ def migrate_sites(
     jobs = jobs or os.cpu_count() or 1
     connection.set_schema_to_public()
     # The lock lives on a connection of its own: the migration runner closes the default one.
-    from django.db import connections
-
     lock = connections.create_connection("default")
     with lock.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [_LOCK])
