@@ -164,3 +164,19 @@ def test_check_reports_without_migrating(manage, two_sites):
     assert "sites: 1 behind" in result.stdout
     assert "Migrations are pending." in result.stderr
     assert committed(lambda: tickets_after_keep(behind.schema_name)) == []
+
+
+def test_a_second_run_at_the_same_time_is_refused(manage):
+    from django.db import connections
+
+    from shared_apps.tenancy.schema_migrations import _LOCK
+
+    holder = connections.create_connection("default")
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [_LOCK])
+        result = manage("migrate_sites")
+    finally:
+        holder.close()
+    assert result.returncode == 1
+    assert "another migrate_sites is running on this database" in result.stderr
