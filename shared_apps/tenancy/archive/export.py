@@ -98,10 +98,9 @@ def _export(client: Client, out: Path) -> dict:
         with connection.cursor() as cursor:
             manifest["migrations"] = _migration_state(cursor, schema)
             manifest["site"] = _site_fields(client)
-            manifest["tables"] = [
-                _export_table(cursor, archive, schema, table) for table in catalog.tenant_tables(cursor, schema)
-            ]
-            user_ids |= _tenant_user_ids(cursor, schema)
+            tables = catalog.tenant_tables(cursor, schema)
+            manifest["tables"] = [_export_table(cursor, archive, schema, table) for table in tables]
+            user_ids |= _tenant_user_ids(cursor, schema, tables)
         manifest["public"], public_users = _export_public(archive, client)
         user_ids |= public_users
         manifest["users"] = _write_json(archive, "users.json", _users(user_ids))
@@ -155,17 +154,21 @@ def _export_table(cursor, archive: zipfile.ZipFile, schema: str, table: catalog.
     }
 
 
-def _tenant_user_ids(cursor, schema: str) -> set[int]:
+def _tenant_user_ids(cursor, schema: str, tables: list[catalog.Table]) -> set[int]:
+    # Only columns the schema has: a site exported before a migration may lack some tables.
+    present = {(table.name, column) for table in tables for column in table.columns}
     parts = [
         f"SELECT {quote_ident(column)}::bigint FROM {quote_ident(schema)}.{quote_ident(table)}"  # noqa: S608
         for table, columns in catalog.tenant_user_columns().items()
         for column in columns
+        if (table, column) in present
     ]
     parts += [
         f"SELECT ({quote_ident(column)} ->> '{key}')::bigint FROM {quote_ident(schema)}.{quote_ident(table)} "  # noqa: S608
         f"WHERE jsonb_typeof({quote_ident(column)} -> '{key}') = 'number'"
         for (table, column), keys in catalog.JSON_USER_KEYS.items()
         for key in keys
+        if (table, column) in present
     ]
     if not parts:
         return set()
