@@ -12,7 +12,6 @@ import hashlib
 import json
 import tomllib
 import zipfile
-from collections.abc import Iterator
 from datetime import UTC, datetime, time
 from pathlib import Path
 
@@ -38,17 +37,6 @@ def app_version() -> str:
 
 def site_files_prefix(schema: str) -> str:
     return f"sites/{schema}/"
-
-
-def _storage_walk(prefix: str) -> Iterator[str]:
-    """Every stored file name under `prefix` (a folder), sorted."""
-    if not default_storage.exists(prefix.rstrip("/")):
-        return
-    folders, files = default_storage.listdir(prefix)
-    for name in sorted(files):
-        yield prefix + name
-    for folder in sorted(folders):
-        yield from _storage_walk(f"{prefix}{folder}/")
 
 
 class ExactJSONEncoder(DjangoJSONEncoder):
@@ -101,10 +89,11 @@ def _export(client: Client, out: Path) -> dict:
             tables = catalog.tenant_tables(cursor, schema)
             manifest["tables"] = [_export_table(cursor, archive, schema, table) for table in tables]
             user_ids |= _tenant_user_ids(cursor, schema, tables)
+            stored_names = _tenant_file_names(cursor, schema, tables)
         manifest["public"], public_users = _export_public(archive, client)
         user_ids |= public_users
         manifest["users"] = _write_json(archive, "users.json", _users(user_ids))
-        manifest["files"] = _export_files(archive, schema)
+        manifest["files"], manifest["warnings"] = _export_files(archive, schema, stored_names)
         manifest["rebuilt"] = sorted(catalog.REBUILT_PUBLIC)
         archive.writestr("manifest.json", json.dumps(manifest, indent=2, cls=ExactJSONEncoder))
     return manifest
@@ -248,10 +237,33 @@ def _write_bytes(archive: zipfile.ZipFile, name: str, data: bytes) -> dict:
     return {"file": name, "sha256": hashlib.sha256(data).hexdigest()}
 
 
-def _export_files(archive: zipfile.ZipFile, schema: str) -> list[dict]:
+def _tenant_file_names(cursor, schema: str, tables: list[catalog.Table]) -> list[str]:
+    """Every stored file name the site's rows refer to (FileFields of the tenant apps' models)."""
+    present = {(table.name, column) for table in tables for column in table.columns}
+    parts = [
+        f"SELECT {quote_ident(column)}::text FROM {quote_ident(schema)}.{quote_ident(table)}"  # noqa: S608
+        for table, columns in catalog.tenant_file_columns().items()
+        for column in columns
+        if (table, column) in present
+    ]
+    if not parts:
+        return []
+    cursor.execute(f"SELECT DISTINCT name FROM ({' UNION '.join(parts)}) AS f(name) WHERE name <> '' ORDER BY 1")  # noqa: S608
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _export_files(archive: zipfile.ZipFile, schema: str, names: list[str]) -> tuple[list[dict], list[str]]:
+    """The files the rows refer to, by their path below the site's folder. Files in the folder that
+    no row refers to (left by a failed upload, say) are not exported."""
     prefix = site_files_prefix(schema)
-    entries = []
-    for stored in _storage_walk(prefix):
+    entries, warnings = [], []
+    for stored in names:
+        if not stored.startswith(prefix):
+            warnings.append(f"{stored}: outside the site's folder {prefix}, not exported")
+            continue
+        if not default_storage.exists(stored):
+            warnings.append(f"{stored}: referenced but missing from storage")
+            continue
         relative = stored[len(prefix) :]
         with (
             default_storage.open(stored, "rb") as source,
@@ -261,4 +273,4 @@ def _export_files(archive: zipfile.ZipFile, schema: str) -> list[dict]:
             while chunk := source.read(CHUNK):
                 writer.write(chunk)
         entries.append({"path": relative, "size": writer.size, "sha256": writer.sha256.hexdigest()})
-    return entries
+    return entries, warnings

@@ -18,6 +18,8 @@ class Command(BaseCommand):
         if site is None:
             raise CommandError(f"No site with subdomain '{subdomain}'.")
         manifest = site_export(client=site, out=out)
+        for warning in manifest["warnings"]:
+            self.stderr.write(f"warning: {warning}")
         rows = sum(table["rows"] for table in manifest["tables"])
         self.stdout.write(
             f"Exported {site.name} ({subdomain}) to {out}: {len(manifest['tables'])} tables, {rows} rows, "
