@@ -272,6 +272,9 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "var" / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+# Site export archives made from the console (private: served only to platform admins). Web and
+# worker nodes must share it.
+SITE_EXPORT_ROOT = Path(env_str("SITE_EXPORT_ROOT", str(BASE_DIR / "var" / "exports")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Hashed, compressed names need `collectstatic` (the container build runs it); development and

@@ -22,4 +22,10 @@ urlpatterns = [
     path("console/sites/<slug:subdomain>/delete/", views.console_site_delete, name="console_site_delete"),
     path("console/sites/<slug:subdomain>/ai/", ai_console.console_site_ai, name="console_site_ai"),
     path("", include("shared_apps.billing.urls_console")),
+    path("console/sites/<slug:subdomain>/export/", views.console_site_export, name="console_site_export"),
+    path(
+        "console/sites/<slug:subdomain>/export/<str:name>",
+        views.console_site_export_download,
+        name="console_site_export_download",
+    ),
 ]

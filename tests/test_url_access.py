@@ -43,6 +43,7 @@ SAMPLE_KWARGS = {
     "line_id": "1",
     "slug": "no-such-article",
     "link_id": "1",
+    "name": "acme-20000101-000000.zip",
 }
 
 
@@ -186,6 +187,8 @@ PUBLIC_EXPECT = {
     "announcement_create": {"*": 404, "platform": 200, "engineer_all": 200, "engineer_acme": 200, "anonymous": "login"},
     "announcement_edit": {"*": 404, "anonymous": "login"},  # no announcement with the sample id
     "announcement_end": {"*": 404, "platform": 405, "engineer_all": 405, "engineer_acme": 405, "anonymous": "login"},
+    "console_site_export": {"*": 404, "platform": 200, "anonymous": "login"},
+    "console_site_export_download": {"*": 404, "platform": 404, "anonymous": "login"},  # no such archive
 }
 
 

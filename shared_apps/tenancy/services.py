@@ -110,6 +110,14 @@ def site_reactivate(*, client: Client, by: User | None) -> Client:
     return client
 
 
+def site_export_request(*, client: Client, by: User) -> None:
+    """Queue the writing of an export archive (a worker does it; the console lists it when done)."""
+    _require_platform_admin(by)
+    from shared_apps.tenancy.tasks import site_export_task
+
+    transaction.on_commit(lambda: site_export_task.delay(client.pk))
+
+
 @transaction.atomic
 def site_delete(*, client: Client, by: User | None, confirmation: str) -> None:
     """Drop the site's schema and every row about it, all or nothing. `confirmation` must be the

@@ -24,3 +24,15 @@ def invitation_send(invitation_id: int, token: str) -> None:
         from_email=None,
         recipient_list=[invitation.email],
     )
+
+
+@shared_task
+def site_export_task(client_id: int) -> str:
+    """Write a site's export archive for the console (can take minutes for a large site)."""
+    from shared_apps.tenancy.archive.exports import site_export_write
+    from shared_apps.tenancy.models import Client
+
+    client = Client.objects.filter(pk=client_id).first()
+    if client is None:
+        return ""
+    return site_export_write(client=client).name

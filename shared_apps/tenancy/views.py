@@ -7,12 +7,13 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
-from django.http import JsonResponse
+from django.http import FileResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from shared_apps.accounts.selectors import account_exists
 from shared_apps.tenancy import selectors, services
+from shared_apps.tenancy.archive.exports import site_export_list, site_export_path
 from shared_apps.tenancy.forms import (
     InvitationAcceptForm,
     InviteForm,
@@ -116,6 +117,30 @@ def console_site_reactivate(request, subdomain: str):
 
 
 @platform_admin_required
+def console_site_export(request, subdomain: str):
+    """The site's export archives; POST queues a new one (written by a worker, see docs/operations.md)."""
+    site = selectors.site_get_for(user=request.user, subdomain=subdomain)
+    if site is None:
+        return not_found(request)
+    if request.method == "POST":
+        services.site_export_request(client=site, by=request.user)
+        messages.success(request, f"Export of {site.name} started. It is listed below when it is ready.")
+        return redirect("console_site_export", subdomain=site.subdomain)
+    return render(request, "console/site_export.html", {"target": site, "exports": site_export_list(client=site)})
+
+
+@platform_admin_required
+@require_GET
+def console_site_export_download(request, subdomain: str, name: str):
+    site = selectors.site_get_for(user=request.user, subdomain=subdomain)
+    path = site_export_path(client=site, name=name) if site else None
+    if path is None:
+        return not_found(request)
+    # Streamed from disk in blocks, whatever the archive's size.
+    return FileResponse(path.open("rb"), as_attachment=True, filename=name, content_type="application/zip")
+
+
+@platform_admin_required
 def console_site_delete(request, subdomain: str):
     site = selectors.site_get_for(user=request.user, subdomain=subdomain)
     if site is None:
@@ -129,7 +154,9 @@ def console_site_delete(request, subdomain: str):
         else:
             messages.success(request, f"{site.name} and all of its data were deleted.")
             return redirect("console_sites")
-    return render(request, "console/site_delete.html", {"target": site, "form": form})
+    exports = [export for export in site_export_list(client=site) if export.ready]
+    context = {"target": site, "form": form, "last_export": exports[0] if exports else None}
+    return render(request, "console/site_delete.html", context)
 
 
 # --- client site ---------------------------------------------------------------------------

@@ -91,6 +91,7 @@ class Command(BaseCommand):
         from shared_apps.billing.demo import demo_billing
 
         demo_billing(sites, platform_admin=admin)
+        _demo_export(next(iter(sites.values())))
 
     def _print(self, password: str) -> None:
         out = self.stdout.write
@@ -108,6 +109,14 @@ class Command(BaseCommand):
         out("  Live threads: open one acme ticket as alice and as ben (two browsers or a private window):")
         out("  replies, internal notes (ben only), typing and who is viewing appear without reload.")
         out("")
+
+
+def _demo_export(site: Client) -> None:
+    """One export archive of the first demo site, listed in the console (Sites -> Export)."""
+    from shared_apps.tenancy.archive.exports import site_export_list, site_export_write
+
+    if not any(export.ready for export in site_export_list(client=site)):
+        site_export_write(client=site)
 
 
 def _person(email: str, full_name: str, *, password: str) -> User:
