@@ -22,6 +22,7 @@ def triage_answer(category="network", priority="high", confidence=0.82, summary=
 
 class FakeAIServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # many clients at once (benchmarks): no refused connections
     allow_reuse_address = True
 
     def __init__(self):
