@@ -97,12 +97,14 @@ def route_for(ai: AISettings | None = None, *, used: int | None = None) -> Route
 
 
 def quota_status() -> dict:
-    """This month's external-provider tokens against the plan's quota, for the client admin."""
+    """This month's external-provider tokens against the plan's quota (billing's figures), and
+    which model answers now and why, for the client admin."""
+    from shared_apps.billing.selectors import ai_usage_for
+
     site = connection.tenant
-    plan = getattr(site, "plan", None)
-    quota = plan.ai_token_quota if plan else 0
-    used = tokens_used(site.pk)
-    return {"used": used, "quota": quota, "over": bool(quota) and used >= quota, "route": route_for(used=used)}
+    usage = ai_usage_for(client=site, plan=getattr(site, "plan", None), month=timezone.localdate())
+    over = bool(usage.quota) and usage.used >= usage.quota
+    return {"used": usage.used, "quota": usage.quota, "over": over, "route": route_for(used=usage.used)}
 
 
 def _site_examples() -> list[dict]:
@@ -371,22 +373,36 @@ def _knowledge(ticket: Ticket, thread: Thread, *, for_requester: bool) -> list[K
 
 
 def _resolved_tickets_like(ticket: Ticket, query: str, limit: int = 5) -> list[KnowledgeSnippet]:
-    from django.contrib.postgres.search import SearchQuery, SearchRank
+    """The site's most similar finished tickets, each with its last public reply (one query).
+    Any of the conversation's words may match (the knowledge base's query builder): requiring
+    all of them would find nothing for a real conversation."""
+    from django.contrib.postgres.search import SearchRank
+    from django.db.models import OuterRef, Subquery
 
-    search = SearchQuery(query, config="english", search_type="websearch")
+    from shared_apps.publishing.search import any_words_query
+
+    search = any_words_query(query, max_words=30)
+    if search is None:
+        return []
+    last_reply = (
+        Message.objects.filter(ticket=OuterRef("pk"), kind=Message.Kind.PUBLIC).order_by("-created_at", "-pk")
+    )  # fmt: skip
     rows = (
         Ticket.objects.filter(status__in=[Ticket.Status.RESOLVED, Ticket.Status.CLOSED], search_vector=search)
         .exclude(pk=ticket.pk)
-        .annotate(rank=SearchRank("search_vector", search))
-        .order_by("-rank")[:limit]
+        .annotate(rank=SearchRank("search_vector", search), last_reply=Subquery(last_reply.values("body")[:1]))
+        .order_by("-rank")
+        .values("number", "subject", "description", "last_reply")[:limit]
     )
-    snippets = []
-    for row in rows:
-        last = row.messages.filter(kind=Message.Kind.PUBLIC).order_by("-created_at").first()
-        body = html_to_text(last.body) if last else html_to_text(row.description)
-        snippets.append(KnowledgeSnippet(f"Ticket #{row.number}: {row.subject}", body[:2000],
-                                         f"/tickets/{row.number}/", source="ticket"))  # fmt: skip
-    return snippets
+    return [
+        KnowledgeSnippet(
+            f"Ticket #{row['number']}: {row['subject']}",
+            html_to_text(row["last_reply"] or row["description"])[:2000],
+            f"/tickets/{row['number']}/",
+            source="ticket",
+        )
+        for row in rows
+    ]
 
 
 def answer_produce(result_id: int, *, on_chunk=None) -> AIResult | None:
@@ -471,10 +487,9 @@ def _stream(provider, result: AIResult, thread, kb, for_requester, on_chunk) -> 
     if not tokens_in:
         tokens_in = sum(len(turn.text.split()) for turn in thread.turns)
         tokens_out = len(text.split())
-    if provider.name == "offline":  # it says which snippets it used; remote models get them all
-        answer = provider.assistant_reply if for_requester else provider.draft_reply
-        sources = answer(thread, kb).sources
-    else:
+    # The offline model says which snippets it used; remote models were given them all.
+    sources = getattr(provider, "last_sources", None)
+    if sources is None:
         sources = tuple(kb[:5])
     return Draft(text=text, sources=tuple(sources), tokens_in=tokens_in, tokens_out=tokens_out,
                  model=provider.model)  # fmt: skip

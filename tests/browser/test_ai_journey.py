@@ -14,15 +14,6 @@ from tests.conftest import CAST
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(autouse=True)
-def _forget_usage():
-    yield
-    from shared_apps.billing.models import UsageRecord
-    from tests.processes import committed
-
-    committed(lambda: UsageRecord.objects.filter(client__subdomain="acme", provider="offline").delete())
-
-
 def test_assistant_and_draft(page, second_page, phone, shoot, live_url):
     token = uuid.uuid4().hex[:8]
     subject = f"Outlook keeps asking for my password [{token}]"
@@ -66,3 +57,19 @@ def test_assistant_and_draft(page, second_page, phone, shoot, live_url):
         alice.get_by_role("button", name="This solved it").click()
     expect(alice.get_by_role("status").first).to_contain_text("Glad it is solved")
     expect(alice.locator("div:has(> h1) > .badge.rounded-pill")).to_have_text("Resolved")
+
+
+def test_console_ai_settings_and_the_client_admins_ai_card(page, phone, shoot, live_url):
+    from tests.browser.test_knowledge_browser import login_at_root
+
+    login_at_root(page, live_url, CAST["platform"])
+    page.goto(live_url.root_url("/console/sites/acme/ai/"))
+    expect(page.locator("h1")).to_have_text("AI for Acme Corp")
+    expect(page.get_by_text("Now answering:")).to_contain_text("offline")
+    shoot_both(page, phone(page), shoot, "ai-4-console-site-ai")
+
+    admin = phone(page).context.browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    login_on_site(admin, live_url, "acme", CAST["acme_admin"], "/reports/")
+    expect(admin.get_by_label("AI this month")).to_contain_text("offline model")
+    shoot_both(admin, phone(admin), shoot, "ai-5-client-admin-report")
+    admin.context.close()

@@ -451,6 +451,7 @@ class OfflineProvider:
         delay = float(getattr(settings, "AI_OFFLINE_STREAM_DELAY", 0.02))
         draft = self._draft(thread, kb, for_requester=for_requester)
         self.last_usage = (draft.tokens_in, draft.tokens_out)  # read by the service after streaming
+        self.last_sources = draft.sources  # the snippets this draft used
         text = draft.text
         for index, match in enumerate(re.finditer(r"\S+\s*|\s+", text)):
             if index and delay > 0:

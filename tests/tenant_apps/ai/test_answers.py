@@ -229,3 +229,19 @@ def test_the_client_side_cannot_review_the_ai(ticket, users, offline_only):
     result = ticket_categorize(ticket.pk)
     with pytest.raises(PermissionDenied):
         categorization_review(ticket=ticket, actor=users["acme_admin"], role="admin", result=result)
+
+
+def test_engineer_drafts_use_similar_resolved_tickets_the_assistant_never_does(
+    ticket, users, use_openai, django_capture_on_commit_callbacks
+):
+    old = services.ticket_create(requester=users["acme_admin"], subject="VPN disconnects hourly",
+                                 description="<p>The VPN drops every hour.</p>")  # fmt: skip
+    services.ticket_reply(ticket=old, actor=users["engineer_acme"], role="engineer",
+                          body="<p>Fixed: raised the firewall DHCP lease to 8 hours.</p>")  # fmt: skip
+    services.ticket_transition(ticket=old, actor=users["engineer_acme"], role="engineer", new_status="resolved")
+    _ask(django_capture_on_commit_callbacks, ticket, users["engineer_acme"], "engineer", "draft")
+    draft_request = json.dumps(use_openai.requests[-1]["body"])
+    assert f"Ticket #{old.number}: VPN disconnects hourly" in draft_request
+    assert "raised the firewall DHCP lease to 8 hours" in draft_request
+    _ask(django_capture_on_commit_callbacks, ticket, users["acme_staff"], "staff", "assistant")
+    assert "DHCP lease" not in json.dumps(use_openai.requests[-1]["body"])  # someone else's ticket
