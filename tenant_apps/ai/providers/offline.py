@@ -160,7 +160,25 @@ def examples_key(examples: Sequence[LabelledExample]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _make_classifier():
+def make_vectorizer():
+    """Word 1-2-grams plus character 2-5-grams inside word boundaries, TF-IDF, sublinear."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion
+
+    return FeatureUnion(
+        [
+            ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode")),
+            (
+                "chars",
+                TfidfVectorizer(
+                    analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, strip_accents="unicode"
+                ),
+            ),
+        ]
+    )
+
+
+def make_classifier():
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.svm import LinearSVC
 
@@ -179,9 +197,6 @@ def train(examples: Sequence[LabelledExample] = ()) -> TrainedModels:
 
 
 def _train(examples: Sequence[LabelledExample]) -> TrainedModels:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import FeatureUnion
-
     started = time.perf_counter()
     site_texts = {(e.subject, e.description) for e in examples}
     shipped = [e for e in shipped_examples() if (e.subject, e.description) not in site_texts]
@@ -192,21 +207,11 @@ def _train(examples: Sequence[LabelledExample]) -> TrainedModels:
     rows = shipped + site
     weights = [1.0] * len(shipped) + [SITE_EXAMPLE_WEIGHT] * len(site)
 
-    vectorizer = FeatureUnion(
-        [
-            ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode")),
-            (
-                "chars",
-                TfidfVectorizer(
-                    analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, strip_accents="unicode"
-                ),
-            ),
-        ]
-    )
+    vectorizer = make_vectorizer()
     matrix = vectorizer.fit_transform([model_text(e.subject, e.description) for e in rows])
-    category = _make_classifier().fit(matrix, [e.category for e in rows], sample_weight=weights)
+    category = make_classifier().fit(matrix, [e.category for e in rows], sample_weight=weights)
     with_priority = [i for i, e in enumerate(rows) if e.priority]
-    priority = _make_classifier().fit(
+    priority = make_classifier().fit(
         matrix[with_priority],
         [rows[i].priority for i in with_priority],
         sample_weight=[weights[i] for i in with_priority],
