@@ -36,6 +36,7 @@ SAMPLE_KWARGS = {
     "pk": "1",
     "number": "1",
     "attachment_id": "1",
+    "entry_id": "1",
     "profile_id": "999999",
     "result_id": "1",
     "message_id": "1",
@@ -91,6 +92,8 @@ TENANT_EXPECT = {
     "ticket_status": {"*": 405},
     "ticket_update": {"*": 405},
     "ticket_time": {"*": 405},
+    "ticket_time_edit": {"*": 405},  # a time entry per role: tests/tenant_apps/tickets/test_ticket_time_views.py
+    "ticket_time_delete": {"*": 405},
     "ticket_share": {"*": 405},
     "ticket_merge": {"*": 405},
     "ai_draft": {"*": 405},

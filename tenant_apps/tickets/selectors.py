@@ -8,13 +8,14 @@ is invisible give the same answer (404), so numbers leak nothing.
 from datetime import timedelta
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.db.models import Case, F, Q, QuerySet, When
+from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
-from tenant_apps.tickets.models import Message, Priority, SLAPolicy, Ticket
+from shared_apps.engineers.ticket_index import current_client_id
+from tenant_apps.tickets.models import Message, Priority, SLAPolicy, Ticket, TimeEntry
 
 SEES_ALL = ("admin", "engineer")
 
@@ -119,6 +120,29 @@ def attachment_get_for(*, user, role: str | None, number: int, attachment_id: in
     if attachment is None:
         raise Http404("No such attachment")
     return attachment
+
+
+def time_entry_list_for(*, ticket: Ticket) -> QuerySet[TimeEntry]:
+    """The ticket's time entries (newest first) with their engineers, each with `invoice_number`:
+    the invoice it is billed on (and so locked, see services.time_entry_update), or None. The
+    number comes from the public TimeEntryIndex in the same query (the search path reaches the
+    public schema, as for the engineer's user row): one query however many entries."""
+    from shared_apps.engineers.models import TimeEntryIndex
+
+    billed_on = TimeEntryIndex.objects.filter(client_id=current_client_id(), entry_pk=OuterRef("pk")).values(
+        "invoice_line__invoice__number"
+    )
+    return ticket.time_entries.select_related("engineer").annotate(invoice_number=Subquery(billed_on[:1]))
+
+
+def time_entry_get_for(*, ticket: Ticket, role: str | None, entry_id: int) -> TimeEntry:
+    """A time entry of `ticket`, which the caller got from `ticket_get_for` (so the user may see
+    it). Time entries are for engineers only: to client users one is missing (404), as an
+    internal note's attachment is."""
+    entry = ticket.time_entries.filter(pk=entry_id).first() if role == "engineer" else None
+    if entry is None:
+        raise Http404("No such time entry")
+    return entry
 
 
 def attachment_list_opening(*, ticket: Ticket):

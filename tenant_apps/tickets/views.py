@@ -102,12 +102,26 @@ def _detail(request, ticket: Ticket, *, reply_form=None, status=200):
             engineers=engineer_users_covering(client=request.tenant),
         )
         context["time_form"] = TimeEntryForm()
-        context["time_entries"] = ticket.time_entries.select_related("engineer")
+        context["time_entries"] = _time_entry_rows(request, ticket)
         context["merge_form"] = MergeForm()
     else:
         context["share_form"] = ShareForm()
     context.update(ticket_ai_context(request, ticket, reply_form))
     return render(request, "tickets/detail.html", context, status=status)
+
+
+def _time_entry_rows(request, ticket: Ticket) -> list[tuple]:
+    """(entry, edit form or None): the form only on the user's own entries not yet invoiced,
+    the ones `time_entry_update` and `time_entry_delete` accept. Each form has its own ids (one
+    page, many forms)."""
+    rows = []
+    for entry in selectors.time_entry_list_for(ticket=ticket):
+        form = None
+        if entry.engineer_id == request.user.pk and not entry.invoice_number:
+            initial = {"minutes": entry.minutes, "billable": entry.billable, "note": entry.note}
+            form = TimeEntryForm(initial=initial, auto_id=f"id_time_{entry.pk}_%s")
+        rows.append((entry, form))
+    return rows
 
 
 def ticket_detail(request, number: int):
@@ -190,15 +204,44 @@ def ticket_update(request, number: int):
     return _act(request, number, action)
 
 
+def _time_form_check(form: TimeEntryForm) -> None:
+    if not form.is_valid():
+        if "note" in form.errors:
+            raise ValidationError("Keep the note to 300 characters.")
+        raise ValidationError("Enter the minutes worked (1 to 1,440).")
+
+
 @require_POST
 def ticket_time(request, number: int):
     form = TimeEntryForm(request.POST)
 
     def action(ticket):
-        if not form.is_valid():
-            raise ValidationError("Enter the minutes worked (1 to 1,440).")
+        _time_form_check(form)
         entry = services.time_entry_log(ticket=ticket, actor=request.user, role=request.role, **form.cleaned_data)
         return f"Logged {entry.minutes} minutes."
+
+    return _act(request, number, action)
+
+
+@require_POST
+def ticket_time_edit(request, number: int, entry_id: int):
+    form = TimeEntryForm(request.POST)
+
+    def action(ticket):
+        entry = selectors.time_entry_get_for(ticket=ticket, role=request.role, entry_id=entry_id)
+        _time_form_check(form)
+        services.time_entry_update(entry=entry, actor=request.user, role=request.role, **form.cleaned_data)
+        return f"Time entry changed: {entry.minutes} minutes{', billable' if entry.billable else ''}."
+
+    return _act(request, number, action)
+
+
+@require_POST
+def ticket_time_delete(request, number: int, entry_id: int):
+    def action(ticket):
+        entry = selectors.time_entry_get_for(ticket=ticket, role=request.role, entry_id=entry_id)
+        services.time_entry_delete(entry=entry, actor=request.user, role=request.role)
+        return f"Time entry of {entry.minutes} minutes deleted."
 
     return _act(request, number, action)
 
