@@ -400,6 +400,8 @@ LOGGING["loggers"].update(
         "httpx2": {"level": "WARNING"},
         "google_genai": {"level": "WARNING"},
         "openai": {"level": "WARNING"},
+        # fpdf2 subsets the invoice PDF's fonts with fontTools, which logs ~40 lines per font at INFO.
+        "fontTools": {"level": "WARNING"},
     }
 )
 # The worker keeps our handlers (JSON lines) instead of installing its own format.
