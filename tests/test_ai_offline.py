@@ -102,12 +102,19 @@ def test_heldout_split_shares_no_ticket_with_training_and_follows_the_hash_rule(
 def test_heldout_accuracy_meets_the_targets_without_touching_the_database(django_assert_num_queries):
     with django_assert_num_queries(0):
         lines = run_eval(HELDOUT)
-    # The targets, on the two decimals the command prints (the exact fractions are in
-    # docs/benchmarks.md: category is 0.897 unrounded).
     category_accuracy, priority_accuracy, n = LAST_LINE.match(lines[-1]).groups()
-    assert int(n) == len(load_labelled(HELDOUT))
-    assert float(category_accuracy) >= 0.90
-    assert float(priority_accuracy) >= 0.70
+    heldout = load_labelled(HELDOUT)
+    assert int(n) == len(heldout)
+    # The targets on the exact fractions, not on the two decimals the command prints
+    # (0.897 prints as 0.90); the printed line agrees with them.
+    provider = OfflineProvider()
+    results = [provider.categorize(TicketText(e.subject, e.description)) for e in heldout]
+    category_right = sum(r.category_slug == e.category for r, e in zip(results, heldout, strict=True))
+    priority_right = sum(r.priority == e.priority for r, e in zip(results, heldout, strict=True))
+    assert category_right / len(heldout) >= 0.90
+    assert priority_right / len(heldout) >= 0.70
+    assert category_accuracy == f"{category_right / len(heldout):.2f}"
+    assert priority_accuracy == f"{priority_right / len(heldout):.2f}"
 
 
 def test_categorize_returns_a_calibrated_site_category_with_a_summary():
