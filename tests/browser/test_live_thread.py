@@ -243,7 +243,9 @@ def _stream(number: int, kind: str, user_email: str | None, words: list[str], *,
 
     def run():
         channel_layers.backends.clear()
-        with override_settings(CHANNEL_LAYERS=REDIS_LAYER), tenant_context(Client.objects.get(subdomain="acme")):
+        # REDIS_URL too, as a worker has it: the text so far is kept where the server reads it.
+        with override_settings(CHANNEL_LAYERS=REDIS_LAYER, REDIS_URL=REDIS_TEST_URL), \
+                tenant_context(Client.objects.get(subdomain="acme")):  # fmt: skip
             ticket = Ticket.objects.get(number=number)
             user_id = User.objects.get(email=user_email).pk if user_email else None
             stream_id = f"{kind}-{number}"

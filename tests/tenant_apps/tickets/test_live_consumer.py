@@ -295,8 +295,12 @@ def test_streamed_ai_text_reaches_its_audience(live):
         await fake_model("assistant", staff_id, "s1", words, message_id=4242)
         for socket in (requester, engineer, other):
             frames = [f for f in await frames_for(socket, 0.7) if f["type"].startswith("stream.")]
-            assert frames[0] == {"type": "stream.open", "stream_id": "s1", "kind": "assistant"}
-            assert "".join(f["delta"] for f in frames if f["type"] == "stream.chunk") == "".join(words)
+            assert frames[0] == {"type": "stream.open", "stream_id": "s1", "kind": "assistant", "attempt": 1}
+            chunks = [f for f in frames if f["type"] == "stream.chunk"]
+            assert "".join(f["delta"] for f in chunks) == "".join(words)
+            # Each chunk says where it starts: right after the one before.
+            starts = [sum(len(c["delta"]) for c in chunks[:i]) for i in range(len(chunks))]
+            assert [f["offset"] for f in chunks] == starts
             assert frames[-1] == {
                 "type": "stream.close", "stream_id": "s1", "kind": "assistant", "message_id": 4242, "error": ""
             }  # fmt: skip
