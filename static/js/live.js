@@ -156,17 +156,32 @@
   }
 
   // --- streamed AI text ---------------------------------------------------------------------
+  // A chunk says at which offset of the text it starts (in UTF-16 units, a JS string's length) and
+  // which attempt it belongs to (a model that failed over starts again, empty). A socket that joins
+  // mid-stream is first sent the text so far, as a chunk at offset 0; duplicates and overlaps are
+  // cut by offset, so nothing is shown twice, whatever arrives twice or late.
   function streamOpen(frame) {
+    if (doneStreams[frame.stream_id]) return null;
+    var attempt = frame.attempt || 1;
+    var stream = streams[frame.stream_id];
+    if (stream && stream.attempt >= attempt) return stream; // open already
+    if (stream) {
+      // A fresh start of the same stream: same bubble, empty text.
+      stream.attempt = attempt;
+      stream.text = "";
+      stream.el.textContent = "";
+      return stream;
+    }
     if (frame.kind === "draft") {
-      if (!draftBox) return;
+      if (!draftBox) return null;
       var text = document.getElementById("ai-draft-text");
       text.textContent = "";
       text.classList.add("live-writing");
       document.getElementById("ai-draft-state").textContent = "writing…";
       document.getElementById("ai-draft-use").disabled = true;
       draftBox.hidden = false;
-      streams[frame.stream_id] = { kind: "draft", el: text, text: "" };
-      return;
+      streams[frame.stream_id] = { kind: "draft", el: text, text: "", attempt: attempt };
+      return streams[frame.stream_id];
     }
     var bubble = fromHtml(
       '<article class="card mb-3 border-info live-provisional live-writing" aria-live="polite">' +
@@ -177,19 +192,24 @@
     );
     bubble.dataset.streamId = frame.stream_id;
     thread.appendChild(bubble);
-    streams[frame.stream_id] = { kind: "assistant", el: bubble.querySelector(".live-stream-text"), bubble: bubble, text: "" };
+    streams[frame.stream_id] = { kind: "assistant", el: bubble.querySelector(".live-stream-text"), bubble: bubble, text: "", attempt: attempt };
+    return streams[frame.stream_id];
   }
 
   function streamChunk(frame) {
-    var stream = streams[frame.stream_id];
-    if (doneStreams[frame.stream_id]) return; // the message is already there
-    if (!stream) {
-      streamOpen(frame); // joined mid-stream: show the rest
-      stream = streams[frame.stream_id];
-      if (!stream) return;
+    var stream = streamOpen(frame); // opens it if this page joined mid-stream
+    if (!stream || (frame.attempt || 1) < stream.attempt) return;
+    var have = stream.text.length;
+    var offset = frame.offset || 0;
+    if (offset > have) {
+      // Text is missing (the server sends a late socket the text so far itself): ask for a catch-up, once.
+      if (!stream.resyncing) stream.resyncing = send({ type: "sync", after: lastMessage, after_event: lastEvent });
+      return;
     }
-    stream.text += frame.delta;
+    if (offset + frame.delta.length <= have) return; // shown already
+    stream.text += frame.delta.slice(have - offset);
     stream.el.textContent = stream.text;
+    stream.resyncing = false;
   }
 
   function streamClose(frame) {

@@ -2,7 +2,8 @@
 
 Drafts and assistant answers stream to the ticket's live viewers (tenant_apps/tickets/live.py):
 an assistant answer to everyone who may see public messages, a draft only to the engineer who
-asked. Pages without a socket poll the result instead (the text so far is saved every 0.5 s).
+asked; a page that joins mid-stream is sent the text so far (tickets/streams.py). Pages without
+a socket poll the result instead (the text so far is saved every 0.5 s).
 """
 
 import logging

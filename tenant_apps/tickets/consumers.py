@@ -9,9 +9,17 @@ the thread is shared by every socket of the process.
 Access is the ticket page's: `site_role_for` (the tenant-access middleware's rule) and
 `ticket_get_for` (the page's selector), checked on connect, again before each catch-up and each
 message written, so a person who lost access stops being served.
+
+Streamed AI text: each chunk says at which `offset` of the text it starts; the consumer tracks
+how far each of its sockets got, per stream, and sends a socket that would miss text (it joined
+mid-stream, or the layer dropped frames for it) the text so far instead, once, from `streams.py`
+(`sync`, the page's catch-up on every (re)connect, does the same for every open stream). So a
+late page shows all of the text, and only the sockets that need it get more than the new part.
 """
 
 import json
+import logging
+import sys
 import time
 
 from asgiref.sync import sync_to_async
@@ -25,7 +33,9 @@ from django.http import Http404
 from django_tenants.utils import tenant_context
 
 from shared_apps.tenancy.asgi import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND
-from tenant_apps.tickets import live, presence, selectors, services
+from tenant_apps.tickets import live, presence, selectors, services, streams
+
+logger = logging.getLogger(__name__)
 
 CLOSE_BAD_FRAME = 4400
 CLOSE_LOGIN = 4401
@@ -87,6 +97,9 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         # Ids of the messages this socket was sent, live or in a catch-up: none is sent twice.
         self.sent_ids: set[int] = set()
+        # Per stream id, (attempt, length) of the streamed text this socket was sent (UTF-16 units).
+        self.stream_at: dict[str, tuple[int, int]] = {}
+        self.synced = False  # the page's first `sync` (it sends one on every connect) came
         self.tokens, self.tokens_at = float(FRAME_BURST), time.monotonic()
         self.typing_at = 0.0
         self.ready = True
@@ -142,6 +155,12 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
             frames, more = await self._catch_up(after, after_event)
         except _NoAccess as refusal:
             return await self.close(code=refusal.code)
+        # The text so far of the streams still open, before the messages: an AI message in the
+        # catch-up then takes its provisional bubble's place, as it does live.
+        for stream in await self._stream_store(streams.stream_list, self.schema, self.ticket_id) or []:
+            if self._may_see_stream(stream.kind, stream.user_id):
+                await self._send_stream_text(stream)
+        self.synced = True
         for item in frames:
             if item["type"] == "message":
                 if item["id"] in self.sent_ids:
@@ -214,14 +233,56 @@ class TicketConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "presence", "viewers": event["viewers"]})
 
     async def live_stream(self, event):
-        if not self.ready:
+        if not self.ready or not self._may_see_stream(event["kind"], event.get("user_id")):
             return
-        if event["kind"] == "draft" and (self.role != ENGINEER or event.get("user_id") != self.user.pk):
-            return
-        frame = {key: value for key, value in event.items() if key not in ("type", "frame", "user_id")}
+        stream_id, attempt = event["stream_id"], event.get("attempt", 1)
+        have = self.stream_at.get(stream_id)
+        if event["frame"] == "stream.open":
+            if have is not None and have[0] >= attempt:
+                return  # a catch-up sent this attempt already
+            self.stream_at[stream_id] = (attempt, 0)
+        elif event["frame"] == "stream.chunk" and "end" in event:  # (a worker before offsets sends none)
+            if have is None or have[0] < attempt:
+                have = (attempt, 0)
+            if have[0] > attempt or event["end"] <= have[1]:
+                return  # an earlier attempt's rest, or text a catch-up sent already
+            if event["offset"] != have[1]:
+                # This socket missed text. Before the page's first `sync`, that catch-up sends
+                # the text so far (it is kept before its chunk goes out); after it, send it now.
+                if self.synced:
+                    stream = await self._stream_store(streams.stream_get, self.schema, self.ticket_id, stream_id)
+                    await self._send_stream_text(stream, stream_id=stream_id, attempt=attempt)
+                return
+            self.stream_at[stream_id] = (attempt, event["end"])
+        elif event["frame"] == "stream.close":
+            self.stream_at.pop(stream_id, None)
+        frame = {key: value for key, value in event.items() if key not in ("type", "frame", "user_id", "end")}
         await self.send_json({**frame, "type": event["frame"]})
 
     # --- helpers ----------------------------------------------------------------------------
+
+    def _may_see_stream(self, kind: str, user_id: int | None) -> bool:
+        """An assistant answer: everyone on the ticket. A draft: only the engineer who asked."""
+        return kind != "draft" or (self.role == ENGINEER and user_id == self.user.pk)
+
+    async def _stream_store(self, read, *args):
+        try:
+            return await sync_to_async(read, thread_sensitive=False)(*args)
+        except Exception:  # the live text is a preview: without it the page still gets the message
+            logger.exception("streamed text for ticket %s not read", self.ticket_id)
+            return None
+
+    async def _send_stream_text(self, stream, *, stream_id: str = "", attempt: int = 0):
+        """Send a stream's text so far as one chunk at offset 0 (after its `stream.open`), or, if
+        it is gone or not this user's to see, skip the rest of that attempt's chunks."""
+        if stream is None or not self._may_see_stream(stream.kind, stream.user_id):
+            self.stream_at[stream_id] = (attempt, sys.maxsize)  # until a new attempt or the close
+            return
+        self.stream_at[stream.stream_id] = (stream.attempt, streams.utf16_len(stream.text))
+        head = {"stream_id": stream.stream_id, "kind": stream.kind, "attempt": stream.attempt}
+        await self.send_json({"type": "stream.open", **head})
+        if stream.text:
+            await self.send_json({"type": "stream.chunk", **head, "offset": 0, "delta": stream.text})
 
     def _user_group(self) -> str:
         return live.group_name(self.schema, self.ticket_id, f"u{self.user.pk}")

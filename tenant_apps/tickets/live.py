@@ -12,6 +12,9 @@ Groups (names carry the schema, so two sites' ticket 7 never meet):
 - `ticket.<schema>.<ticket pk>.u<user id>`: one person's sockets on the ticket (the engineer's
   streamed AI draft).
 
+Streamed AI text is sent as chunks with an `offset`, and kept (`streams.py`) for the sockets
+that join mid-stream, which the consumer sends the text so far.
+
 The services call `broadcast_on_commit` from `_event`, the one place every ticket change passes,
 so a message written by the form, the socket, a worker or the API goes out once it is committed
 (never for a rolled-back write), from the schema it was written in.
@@ -31,6 +34,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from tenant_apps.tickets import streams
 from tenant_apps.tickets.models import Message, Ticket, TicketEvent
 
 logger = logging.getLogger(__name__)
@@ -140,7 +144,8 @@ def message_get_for_live(message_id: int) -> Message | None:
 
 # --- streamed AI text ------------------------------------------------------------------------
 
-# Text not sent yet, per stream id (this process only; a stream lives in one task or view).
+# Per stream id (this process only; a stream lives in one task or view): the text not sent yet,
+# the attempt (see streams.py), and how much of it went out (UTF-16 units: the chunks' `offset`).
 _pending: dict[str, dict] = {}
 
 
@@ -154,26 +159,38 @@ def _stream_group(ticket: Ticket, kind: str, user_id: int | None) -> str:
     return group_name(connection.schema_name, ticket.pk, "all")
 
 
-def _stream_send(ticket, kind, user_id, payload: dict) -> None:
+def _stream_send(group: str, ticket: Ticket, payload: dict) -> None:
     try:
-        _send(_stream_group(ticket, kind, user_id), payload)
-    except ValueError:
-        raise
+        _send(group, payload)
     except Exception:  # a live preview must never break the answer being written
         logger.exception("live stream frame for ticket %s not sent", ticket.pk)
 
 
+def _stream_keep(change, ticket: Ticket, *args, **kwargs):
+    """Record the text so far for sockets that join late (streams.py); never breaks the answer."""
+    try:
+        return change(connection.schema_name, ticket.pk, *args, **kwargs)
+    except Exception:
+        logger.exception("live stream text for ticket %s not kept", ticket.pk)
+        return None
+
+
 def stream_open(ticket: Ticket, *, stream_id: str, kind: str, user_id: int | None) -> None:
     """Start a provisional AI bubble ("assistant": everyone on the ticket) or the AI draft box
-    ("draft": only `user_id`'s sockets, which must be an engineer's). Call in the ticket's schema."""
-    _pending[stream_id] = {"text": "", "sent_at": time.monotonic()}
-    _stream_send(ticket, kind, user_id, {"type": "live.stream", "frame": "stream.open", "stream_id": stream_id,
-                                         "kind": kind, "user_id": user_id})  # fmt: skip
+    ("draft": only `user_id`'s sockets, which must be an engineer's). Call in the ticket's schema.
+    Opening a stream again (a fallback to another model) starts it again from an empty text."""
+    group = _stream_group(ticket, kind, user_id)
+    attempt = _stream_keep(streams.stream_begin, ticket, stream_id, kind=kind, user_id=user_id)
+    if attempt is None:  # not kept: still tell the pages which attempt this is
+        attempt = _pending.get(stream_id, {}).get("attempt", 0) + 1
+    _pending[stream_id] = {"text": "", "sent_at": time.monotonic(), "offset": 0, "attempt": attempt}
+    _stream_send(group, ticket, {"type": "live.stream", "frame": "stream.open", "stream_id": stream_id,
+                                 "kind": kind, "user_id": user_id, "attempt": attempt})  # fmt: skip
 
 
 def stream_chunk(ticket: Ticket, *, stream_id: str, delta: str, kind: str, user_id: int | None) -> None:
     """Append plain text (shown as text, never as HTML). Batched: see STREAM_FLUSH_SECONDS."""
-    state = _pending.setdefault(stream_id, {"text": "", "sent_at": 0.0})
+    state = _pending.setdefault(stream_id, {"text": "", "sent_at": 0.0, "offset": 0, "attempt": 1})
     state["text"] += delta
     now = time.monotonic()
     if now - state["sent_at"] >= STREAM_FLUSH_SECONDS or len(state["text"]) >= STREAM_FLUSH_CHARS:
@@ -181,12 +198,20 @@ def stream_chunk(ticket: Ticket, *, stream_id: str, delta: str, kind: str, user_
 
 
 def _stream_flush(ticket, *, stream_id: str, kind: str, user_id: int | None, now: float) -> None:
+    """Send the text not sent yet as one chunk, with the `offset` it starts at: a socket that has
+    less than that missed some (it joined late), and is sent the text so far instead (the
+    consumer), which is why the text is kept before its frame goes out."""
     state = _pending.get(stream_id)
     if not state or not state["text"]:
         return
+    group = _stream_group(ticket, kind, user_id)
     text, state["text"], state["sent_at"] = state["text"], "", now
-    _stream_send(ticket, kind, user_id, {"type": "live.stream", "frame": "stream.chunk", "stream_id": stream_id,
-                                         "kind": kind, "user_id": user_id, "delta": text})  # fmt: skip
+    offset = state["offset"]
+    state["offset"] += streams.utf16_len(text)
+    _stream_keep(streams.stream_append, ticket, stream_id, text)
+    _stream_send(group, ticket, {"type": "live.stream", "frame": "stream.chunk", "stream_id": stream_id,
+                                 "kind": kind, "user_id": user_id, "attempt": state["attempt"],
+                                 "offset": offset, "end": state["offset"], "delta": text})  # fmt: skip
 
 
 def stream_close(
@@ -201,8 +226,10 @@ def stream_close(
     """End the stream: sends what is left, then `stream.close`. With `message_id`, the browser
     replaces the provisional bubble by that message when its `message` frame arrives (before or
     after this one); with `error`, the bubble says so."""
+    group = _stream_group(ticket, kind, user_id)
     _stream_flush(ticket, stream_id=stream_id, kind=kind, user_id=user_id, now=time.monotonic())
     _pending.pop(stream_id, None)
-    _stream_send(ticket, kind, user_id, {"type": "live.stream", "frame": "stream.close", "stream_id": stream_id,
-                                         "kind": kind, "user_id": user_id, "message_id": message_id,
-                                         "error": error[:300]})  # fmt: skip
+    _stream_keep(streams.stream_end, ticket, stream_id)
+    _stream_send(group, ticket, {"type": "live.stream", "frame": "stream.close", "stream_id": stream_id,
+                                 "kind": kind, "user_id": user_id, "message_id": message_id,
+                                 "error": error[:300]})  # fmt: skip

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from django.conf import settings
@@ -154,22 +155,23 @@ def test_without_websockets_the_page_polls(page, second_page, live_url, ticket_n
     expect(ben.locator("article", has_text="Sent by the plain form")).to_be_visible(timeout=1000)
 
 
-@pytest.fixture(scope="module")
-def live_url_redis(world):
-    """A second uvicorn whose channel layer is Redis DB 7, so this process can stream into it."""
+@contextmanager
+def redis_live_server(redis_url: str):
+    """A uvicorn whose channel layer, cache and kept stream text are in Redis `redis_url` (a DB of
+    the caller's own: it is emptied before and after), so this process can stream into it."""
     import redis
 
     try:
-        # DB 7 is this suite's own; start without cache entries of another database (a host ->
-        # site entry naming a schema this database does not have would be a 500).
-        redis.Redis.from_url(REDIS_TEST_URL).flushdb()
+        # Start without cache entries of another database (a host -> site entry naming a schema
+        # this database does not have would be a 500).
+        redis.Redis.from_url(redis_url).flushdb()
     except redis.ConnectionError:
-        pytest.skip(f"no Redis at {REDIS_TEST_URL}")
+        pytest.skip(f"no Redis at {redis_url}")
     port = _free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url(connection.settings_dict),
-        "REDIS_URL": REDIS_TEST_URL,
+        "REDIS_URL": redis_url,
         "TESTING": "1",
         "DEBUG": "0",
         "SITE_SCHEME": "http",
@@ -190,11 +192,22 @@ def live_url_redis(world):
         yield LiveServer(port=port)
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # still closing a socket's channel-layer read: as conftest.live_url
+            server.kill()
+            server.wait()
         log.close()
-        # Redis DB 7 is this suite's own: drop the tasks that server queued (never run) and its cache
-        # (host -> site entries of the test database).
-        redis.Redis.from_url(REDIS_TEST_URL).flushdb()
+        # Drop the tasks that server queued (never run) and its cache (host -> site entries of the
+        # test database).
+        redis.Redis.from_url(redis_url).flushdb()
+
+
+@pytest.fixture(scope="module")
+def live_url_redis(world):
+    """A second uvicorn whose channel layer is Redis DB 7 (this suite's own)."""
+    with redis_live_server(REDIS_TEST_URL) as server:
+        yield server
 
 
 def _ai_answer(number: int, text: str) -> None:
@@ -230,7 +243,9 @@ def _stream(number: int, kind: str, user_email: str | None, words: list[str], *,
 
     def run():
         channel_layers.backends.clear()
-        with override_settings(CHANNEL_LAYERS=REDIS_LAYER), tenant_context(Client.objects.get(subdomain="acme")):
+        # REDIS_URL too, as a worker has it: the text so far is kept where the server reads it.
+        with override_settings(CHANNEL_LAYERS=REDIS_LAYER, REDIS_URL=REDIS_TEST_URL), \
+                tenant_context(Client.objects.get(subdomain="acme")):  # fmt: skip
             ticket = Ticket.objects.get(number=number)
             user_id = User.objects.get(email=user_email).pk if user_email else None
             stream_id = f"{kind}-{number}"

@@ -1,4 +1,5 @@
-"""Helpers for the live-thread tests: real sessions, real commits, Channels' WebsocketCommunicator.
+"""Helpers for the live-thread tests: real sessions, real commits, Channels' WebsocketCommunicator
+(the `live` fixture is in conftest.py).
 
 The consumer's database calls run in asgiref's one shared worker thread with a connection of its
 own (the tests drive the socket with `asyncio.run`, as a server would), so what they read and
@@ -6,6 +7,7 @@ write is committed, and on-commit broadcasts really happen. The fixtures put the
 afterwards (tickets deleted, counters restored), as the browser tests do.
 """
 
+import asyncio
 import time
 
 from asgiref.sync import sync_to_async
@@ -17,6 +19,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.db import connections
 from django_tenants.utils import tenant_context
 
+from tenant_apps.tickets import services
 from tests.conftest import ACME_HOST
 
 TIMEOUT = 10
@@ -96,3 +99,24 @@ def in_site(site, work):
 
 async def close_worker_connections() -> None:
     await sync_to_async(connections.close_all, thread_sensitive=True)()
+
+
+def run(scenario):
+    """Run an async test scenario as a server would (its own event loop), then close the
+    database connections of the consumers' worker thread."""
+
+    async def wrapped():
+        try:
+            await scenario()
+        finally:
+            await close_worker_connections()
+
+    asyncio.run(wrapped())
+
+
+def ticket_created(live, requester="acme_staff", subject="VPN drops every hour"):
+    """A new ticket on acme, committed (awaitable)."""
+    user = live.users[requester]
+    return in_site(
+        live.acme, lambda: services.ticket_create(requester=user, subject=subject, description="<p>Since Monday.</p>")
+    )

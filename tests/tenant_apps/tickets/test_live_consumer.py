@@ -4,11 +4,9 @@ typing and presence, streamed AI text."""
 
 import asyncio
 import time
-from types import SimpleNamespace
 
 import pytest
 from channels.layers import channel_layers
-from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.test import override_settings
 
@@ -16,51 +14,16 @@ from tenant_apps.tickets import live as live_api
 from tenant_apps.tickets import services
 from tenant_apps.tickets.models import Message
 from tests.conftest import ACME_HOST, GLOBEX_HOST
-from tests.processes import committed, site_tickets_restore, site_tickets_snapshot
 from tests.tenant_apps.tickets.live_support import (
     close_code,
-    close_worker_connections,
     frames_for,
     in_site,
     next_frame,
     open_socket,
-    session_for,
+    run,
     viewer,
 )
-
-IN_MEMORY = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-PEOPLE = ("acme_staff", "acme_admin", "engineer_acme", "engineer_all", "outsider", "globex_staff")
-
-
-@pytest.fixture
-def live(acme, globex, users):
-    """Sessions for the cast, a fresh in-memory channel layer, and the sites put back after."""
-    sites = [acme, globex]
-    counters = site_tickets_snapshot(sites)
-    keys = committed(lambda: {who: session_for(users[who]) for who in PEOPLE})
-    channel_layers.backends.clear()
-    with override_settings(CHANNEL_LAYERS=IN_MEMORY):
-        yield SimpleNamespace(acme=acme, globex=globex, users=users, key=keys)
-    channel_layers.backends.clear()
-    committed(lambda: Session.objects.filter(session_key__in=keys.values()).delete())
-    site_tickets_restore(sites, counters)
-
-
-def run(scenario):
-    async def wrapped():
-        try:
-            await scenario()
-        finally:
-            await close_worker_connections()
-
-    asyncio.run(wrapped())
-
-
-def _ticket(live, requester="acme_staff", subject="VPN drops every hour"):
-    user = live.users[requester]
-    return in_site(
-        live.acme, lambda: services.ticket_create(requester=user, subject=subject, description="<p>Since Monday.</p>")
-    )
+from tests.tenant_apps.tickets.live_support import ticket_created as _ticket
 
 
 def _reply(live, ticket, who, body, *, internal=False, role=None):
@@ -332,8 +295,12 @@ def test_streamed_ai_text_reaches_its_audience(live):
         await fake_model("assistant", staff_id, "s1", words, message_id=4242)
         for socket in (requester, engineer, other):
             frames = [f for f in await frames_for(socket, 0.7) if f["type"].startswith("stream.")]
-            assert frames[0] == {"type": "stream.open", "stream_id": "s1", "kind": "assistant"}
-            assert "".join(f["delta"] for f in frames if f["type"] == "stream.chunk") == "".join(words)
+            assert frames[0] == {"type": "stream.open", "stream_id": "s1", "kind": "assistant", "attempt": 1}
+            chunks = [f for f in frames if f["type"] == "stream.chunk"]
+            assert "".join(f["delta"] for f in chunks) == "".join(words)
+            # Each chunk says where it starts: right after the one before.
+            starts = [sum(len(c["delta"]) for c in chunks[:i]) for i in range(len(chunks))]
+            assert [f["offset"] for f in chunks] == starts
             assert frames[-1] == {
                 "type": "stream.close", "stream_id": "s1", "kind": "assistant", "message_id": 4242, "error": ""
             }  # fmt: skip
