@@ -101,3 +101,13 @@ def site_tickets_restore(sites, counters: dict[str, int]) -> None:
             TimeEntryIndex.objects.filter(client=site, ticket_number__gt=start).delete()
 
     committed(restore)
+
+
+def redis_channel_layer(url: str) -> dict:
+    """CHANNEL_LAYERS for a test server on its own Redis database, configured as saas/settings.py."""
+    return {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [{"address": url, "socket_timeout": 15}]},
+        }
+    }

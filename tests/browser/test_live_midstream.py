@@ -18,17 +18,12 @@ from playwright.sync_api import expect
 from tests.browser.test_live_thread import _ticket_committed, redis_live_server
 from tests.browser.test_ticket_journey import login_on_site
 from tests.conftest import CAST
-from tests.processes import committed
+from tests.processes import committed, redis_channel_layer
 
 pytestmark = pytest.mark.browser
 
 REDIS_STREAMS_URL = "redis://127.0.0.1:6379/13"
-REDIS_STREAMS_LAYER = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": REDIS_STREAMS_URL, "socket_timeout": 15}]},  # as saas/settings.py
-    }
-}
+REDIS_STREAMS_LAYER = redis_channel_layer(REDIS_STREAMS_URL)
 # Keeps the page's sockets reachable, so the test can drop one as a flaky network would.
 KEEP_SOCKETS = """
 (() => {

@@ -26,17 +26,12 @@ from playwright.sync_api import expect
 from tests.browser.conftest import ARTIFACTS, DESKTOP, STARTUP_SECONDS, LiveServer, _free_port, _healthy
 from tests.browser.test_ticket_journey import login_on_site, type_rich_text
 from tests.conftest import CAST
-from tests.processes import committed, database_url
+from tests.processes import committed, database_url, redis_channel_layer
 
 pytestmark = pytest.mark.browser
 
 REDIS_TEST_URL = "redis://127.0.0.1:6379/7"
-REDIS_LAYER = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": REDIS_TEST_URL, "socket_timeout": 15}]},  # as saas/settings.py
-    }
-}
+REDIS_LAYER = redis_channel_layer(REDIS_TEST_URL)
 
 
 def _ticket_committed(subject: str) -> int:

@@ -14,6 +14,7 @@ from tenant_apps.tickets import live as live_api
 from tenant_apps.tickets import services
 from tenant_apps.tickets.models import Message
 from tests.conftest import ACME_HOST, GLOBEX_HOST
+from tests.processes import redis_channel_layer
 from tests.tenant_apps.tickets.live_support import (
     close_code,
     frames_for,
@@ -324,12 +325,7 @@ def test_streamed_ai_text_reaches_its_audience(live):
 
 
 REDIS_TEST_URL = "redis://127.0.0.1:6379/7"
-REDIS_LAYER = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": REDIS_TEST_URL, "socket_timeout": 15}]},  # as saas/settings.py
-    }
-}
+REDIS_LAYER = redis_channel_layer(REDIS_TEST_URL)
 OTHER_PROCESS = """
 from django_tenants.utils import schema_context
 from tenant_apps.tickets import live
