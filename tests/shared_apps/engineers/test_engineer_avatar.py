@@ -250,3 +250,26 @@ def test_a_cold_person_card_is_one_query_on_a_site_and_on_the_root(users, acme):
         assert (card.avatar_version, card.avatar_shared) == (1, True)
         reads = [q["sql"] for q in cold.captured_queries if not q["sql"].startswith("SET search_path")]
         assert (len(reads), len(warm.captured_queries)) == (1, 0), reads
+
+
+def test_the_demo_gives_its_engineers_one_picture_and_client_staff_one_per_site(acme, _media):
+    import io
+
+    from django.core.management import call_command
+
+    call_command("demo", stdout=io.StringIO())
+    engineers = {p.user.email: p for p in EngineerProfile.objects.filter(user__email__endswith="@demo.test")}
+    assert {
+        email: (p.avatar_shown, p.avatar.name.startswith("engineers/avatars/")) for email, p in engineers.items()
+    } == {
+        "ana@demo.test": (1, True),
+        "ben@demo.test": (1, True),
+    }
+    with tenant_context(acme):
+        pictures = dict(Profile.objects.exclude(avatar="").values_list("user__email", "avatar_version"))
+    assert pictures == {"alice@acme.demo.test": 1}  # the engineers' are not per site
+    call_command("demo", stdout=io.StringIO())
+    assert [p.avatar_version for p in EngineerProfile.objects.filter(pk__in=[p.pk for p in engineers.values()])] == [
+        1,
+        1,
+    ]
