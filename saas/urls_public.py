@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("queue/", engineer_views.queue, name="queue"),
     path("my-time/", engineer_views.my_time, name="my_time"),
+    path("engineers/<int:user_id>/avatar/", engineer_views.engineer_avatar, name="engineer_avatar"),
     path("", include("shared_apps.feedback.urls")),
     path("", include("shared_apps.publishing.urls")),
     path("console/", views.console_sites, name="console_sites"),

@@ -3,6 +3,7 @@ has already decided that the user may be here and set `request.role`."""
 
 from django.urls import include, path
 
+from shared_apps.engineers import views as engineer_views
 from shared_apps.tenancy import views
 
 urlpatterns = [
@@ -16,6 +17,8 @@ urlpatterns = [
     path("team/<int:membership_id>/reactivate/", views.team_member_reactivate, name="team_member_reactivate"),
     path("", include("tenant_apps.tickets.urls")),
     path("", include("tenant_apps.profiles.urls")),
+    # An engineer's one picture for every site they cover (client staff's: `person_avatar`).
+    path("engineers/<int:user_id>/avatar/", engineer_views.engineer_avatar, name="engineer_avatar"),
     path("", include("tenant_apps.ai.urls")),
     path("", include("tenant_apps.reviews.urls")),
     path("", include("shared_apps.billing.urls")),

@@ -109,6 +109,9 @@ TENANT_EXPECT = {
     "profile_avatar": {"*": 405},
     "profile_avatar_remove": {"*": 405},
     "person_avatar": {"*": 404},
+    # An engineer's one picture for every site they cover (nobody has one in this database; who
+    # sees one: tests/shared_apps/engineers/test_engineer_avatar.py).
+    "engineer_avatar": {"*": 404},
     # Reviews: a missing ticket is 404; satisfaction pages are for client admins.
     "ticket_review": {"*": 404},
     "csat_report": {"acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
@@ -150,6 +153,7 @@ PUBLIC_EXPECT = {
     "healthz": {},
     "queue": {"*": 404, "engineer_all": 200, "engineer_acme": 200, "anonymous": "login"},
     "my_time": {"*": 404, "engineer_all": 200, "engineer_acme": 200, "anonymous": "login"},
+    "engineer_avatar": {"*": 404, "anonymous": "login"},  # per viewer: tests/shared_apps/engineers
     "console_sites": {"*": 404, "platform": 200, "anonymous": "login"},
     "engineer_list": {"*": 404, "platform": 200, "anonymous": "login"},
     "engineer_edit": {"*": 404, "platform": 404, "anonymous": "login"},  # no profile with the sample id

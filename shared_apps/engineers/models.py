@@ -15,12 +15,24 @@ class EngineerProfile(models.Model):
     away_until = models.DateField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     last_assigned_at = models.DateTimeField(null=True, blank=True, help_text="For round robin on ties.")
+    # One picture for every site the engineer covers and for the root domain (client staff have
+    # one per site, on `profiles.Profile`): a 256 px square WebP re-encoded by
+    # profiles/avatars.py, stored under `engineers/avatars/<user id>/`, served only by the
+    # access-checked `engineer_avatar` view. The version changes with every upload and removal.
+    avatar = models.FileField(max_length=200, blank=True)
+    avatar_version = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["user__email"]
 
     def __str__(self) -> str:
         return f"Engineer {self.user}"
+
+    @property
+    def avatar_shown(self) -> int:
+        """The version to put in the picture's URL, 0 if there is no picture (a removal also
+        changes the version)."""
+        return self.avatar_version if self.avatar else 0
 
 
 OPEN_ROWS = models.Q(status__in=["new", "open", "pending"])

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from shared_apps.engineers.models import EngineerProfile
 
@@ -17,6 +17,47 @@ def engineer_covers(*, user, client) -> bool:
     if client is None:
         return profiles.exists()
     return profiles.filter(Q(covers_all_sites=True) | Q(sites=client)).exists()
+
+
+def engineers_covering_schema(schema_name: str) -> QuerySet[EngineerProfile]:
+    """Active engineers covering the site with this schema (the coverage `engineer_covers` grants
+    access by), as a queryset to filter further or use as a subquery."""
+    return EngineerProfile.objects.filter(is_active=True, user__is_active=True).filter(
+        Q(covers_all_sites=True) | Q(sites__schema_name=schema_name)
+    )
+
+
+def engineer_avatar_get_for(*, viewer, user_id: int, schema_name: str | None) -> EngineerProfile | None:
+    """The engineer profile whose picture `viewer` may see, or None (missing and hidden look the
+    same). One query.
+
+    On a client site (`schema_name`): the engineer must cover it; the tenant-access middleware
+    has already checked that the viewer may use the site at all. On the root domain (`None`):
+    the engineer themselves, platform admins, and anyone who can use a site the engineer covers
+    (a member of it, or an engineer covering it too).
+    """
+    from shared_apps.tenancy.models import Membership
+    from shared_apps.tenancy.selectors import client_sites_queryset
+
+    profiles = EngineerProfile.objects.filter(user_id=user_id).exclude(avatar="")
+    if schema_name is not None:
+        return engineers_covering_schema(schema_name).filter(pk__in=profiles.values("pk")).first()
+    if viewer.pk == user_id or viewer.is_superuser:
+        return profiles.first()
+    members_of = Membership.objects.filter(user=viewer, is_active=True).values("client_id")
+    viewer_covers = EngineerProfile.objects.filter(user=viewer, is_active=True, user__is_active=True)
+    viewer_sites = client_sites_queryset().filter(
+        Q(pk__in=members_of)
+        | Q(Exists(viewer_covers.filter(covers_all_sites=True)))
+        | Q(pk__in=viewer_covers.values("sites"))
+    )
+    shared = Q(covers_all_sites=True, has_site=True) | Q(shares_site=True)
+    return (
+        profiles.filter(is_active=True, user__is_active=True)
+        .alias(has_site=Exists(viewer_sites), shares_site=Exists(viewer_sites.filter(engineers=OuterRef("pk"))))
+        .filter(shared)
+        .first()
+    )
 
 
 def engineer_sites(*, user) -> QuerySet | None:
@@ -51,15 +92,14 @@ BREACHING_WINDOW_HOURS = 4
 # What a queue row shows, and nothing more (no model instances: 50 rows of TicketIndex, Client
 # and User built per request cost more than the query; docs/benchmarks.md, queue section).
 QUEUE_ROW_FIELDS = ("client_id", "number", "subject", "status", "priority", "sla_due", "sla_breached",
-                    "client__name", "client__subdomain", "assignee__full_name", "assignee__email")  # fmt: skip
+                    "client__name", "client__subdomain", "assignee_id", "assignee__full_name", "assignee__email",
+                    "assignee__engineer_profile__avatar", "assignee__engineer_profile__avatar_version")  # fmt: skip
 
 
 def queue_covered_sites(*, user) -> QuerySet:
     """The ids of the active client sites `user` covers as an active engineer, as a subquery: the
     queue filters on it in SQL instead of reading the profile first (one query less per request).
     Empty for anyone who is not an active engineer."""
-    from django.db.models import Exists
-
     from shared_apps.tenancy.selectors import client_sites_queryset
 
     profiles = EngineerProfile.objects.filter(user=user, is_active=True)
@@ -129,6 +169,8 @@ class QueueRow:
     reference: str  # ACME-42
     url: str  # the ticket on its own site
     assignee: str  # display name, "" if none
+    assignee_id: int | None
+    assignee_avatar: int  # the version of the assignee's picture (`engineer_avatar`), 0 if none
     sla_due_iso: str
     sla_due_label: str
 
@@ -143,7 +185,8 @@ def queue_rows(values) -> list[QueueRow]:
     zone = timezone.get_current_timezone()
     months = {month: str(label).title() for month, label in MONTHS_3.items()}  # the date filter's "M"
     rows = []
-    for client_id, number, subject, status, priority, due, breached, name, subdomain, full_name, email in values:
+    for (client_id, number, subject, status, priority, due, breached, name, subdomain,
+         assignee_id, full_name, email, picture, picture_version) in values:  # fmt: skip
         local = due.astimezone(zone) if due else None
         rows.append(
             QueueRow(
@@ -158,6 +201,8 @@ def queue_rows(values) -> list[QueueRow]:
                 reference=f"{(subdomain or '').replace('-', '').upper()}-{number}",
                 url=site_url_for_subdomain(subdomain, f"/tickets/{number}/"),
                 assignee=full_name or email or "",
+                assignee_id=assignee_id,
+                assignee_avatar=picture_version if picture else 0,
                 sla_due_iso=local.isoformat() if local else "",
                 sla_due_label=f"{months[local.month]} {local.day}, {local:%H:%M}" if local else "",  # "M j, H:i"
             )

@@ -1,9 +1,11 @@
-"""Writes about engineers: invite, coverage and skills, availability, handing tickets back."""
+"""Writes about engineers: invite, coverage and skills, availability, handing tickets back, and
+the engineer's one picture for every site they cover."""
 
 from allauth.account.forms import default_token_generator
 from allauth.account.models import EmailAddress
 from allauth.account.utils import user_pk_to_url_str
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.urls import reverse
 from django_tenants.utils import tenant_context
@@ -11,6 +13,8 @@ from django_tenants.utils import tenant_context
 from shared_apps.accounts.models import User
 from shared_apps.engineers.models import EngineerProfile, TicketIndex
 from shared_apps.tenancy.links import root_url
+from tenant_apps.profiles.avatars import avatar_stored
+from tenant_apps.profiles.services import person_cards_forget
 
 
 def _require_platform_admin(user) -> None:
@@ -30,6 +34,7 @@ def engineer_invite(*, email: str, full_name: str, by) -> EngineerProfile:
         raise ValidationError(f"{email} is already an engineer.")
     EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
     profile = EngineerProfile.objects.create(user=user)
+    person_cards_forget(user_id=user.pk)  # if they are a member of some site, their picture there changes
     transaction.on_commit(lambda: _send_welcome(user))
     return profile
 
@@ -60,7 +65,41 @@ def engineer_profile_update(*, profile: EngineerProfile, by, sites, **fields) ->
     profile.full_clean(exclude=["user", "sites"])
     profile.save(update_fields=list(fields))
     profile.sites.set([] if profile.covers_all_sites else sites)
+    person_cards_forget(user_id=profile.user_id)  # where their picture shows follows their coverage
     return profile
+
+
+def engineer_avatar_set(*, user, upload) -> EngineerProfile:
+    """Check and re-encode `upload` (profiles/avatars.py, the same pipeline as client staff's
+    pictures) and make it the engineer's picture on every site they cover and on the root
+    domain. A refused file raises ValidationError before anything is stored; if saving fails,
+    the new file is deleted again; the old file goes once the change commits."""
+    with avatar_stored(upload, folder=f"engineers/avatars/{user.pk}") as name:
+        with transaction.atomic():
+            profile = EngineerProfile.objects.select_for_update().filter(user=user).first()
+            if profile is None:
+                raise PermissionDenied("Only engineers have a picture for every site.")
+            old = profile.avatar.name
+            profile.avatar.name = name
+            profile.avatar_version += 1
+            profile.save(update_fields=["avatar", "avatar_version"])
+            if old:
+                transaction.on_commit(lambda: default_storage.delete(old))
+            person_cards_forget(user_id=user.pk)
+    return profile
+
+
+@transaction.atomic
+def engineer_avatar_remove(*, user) -> None:
+    profile = EngineerProfile.objects.select_for_update().filter(user=user).first()
+    if profile is None or not profile.avatar:
+        return
+    old = profile.avatar.name
+    profile.avatar = ""
+    profile.avatar_version += 1
+    profile.save(update_fields=["avatar", "avatar_version"])
+    transaction.on_commit(lambda: default_storage.delete(old))
+    person_cards_forget(user_id=user.pk)
 
 
 def engineer_tickets_release(*, profile: EngineerProfile, by) -> int:

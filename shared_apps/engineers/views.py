@@ -1,13 +1,17 @@
-"""The engineers' workspace on the root domain: one queue over every covered site."""
+"""The engineers' workspace on the root domain (one queue over every covered site), and an
+engineer's picture, served on the root domain and on every site they cover."""
 
 from datetime import date, timedelta
 from functools import cached_property, wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET
 
 from shared_apps.engineers import selectors, services
 from shared_apps.engineers.forms import EngineerInviteForm, EngineerProfileForm
@@ -15,6 +19,7 @@ from shared_apps.engineers.selectors import QUEUE_TABS, queue_covered_sites, que
 from shared_apps.tenancy.middleware import not_found
 from shared_apps.tenancy.selectors import ROLE_ENGINEER
 from shared_apps.tenancy.views import platform_admin_required
+from tenant_apps.profiles.avatars import avatar_response
 from tenant_apps.tickets.models import DEFAULT_CATEGORIES, Priority, Ticket
 
 PAGE_SIZE = 50
@@ -121,3 +126,18 @@ def my_time(request):
         "non_billable": sum(e.minutes for e in entries) - billable,
     }
     return render(request, "engineers/my_time.html", context)
+
+
+@require_GET
+@login_required
+def engineer_avatar(request, user_id: int):
+    """Who may see it is `selectors.engineer_avatar_get_for`; anyone else gets the 404 of a
+    missing picture. On a site the tenant-access middleware has already sent anonymous visitors
+    to the login page and strangers to 404; on the root domain `login_required` does the first."""
+    schema = request.tenant.schema_name
+    profile = selectors.engineer_avatar_get_for(
+        viewer=request.user, user_id=user_id, schema_name=None if schema == settings.PUBLIC_SCHEMA_NAME else schema
+    )
+    if profile is None:
+        raise Http404("No picture")
+    return avatar_response(profile.avatar)

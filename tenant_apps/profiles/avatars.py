@@ -6,12 +6,22 @@ is decoded (decompression bombs); `verify()` checks the structure, then a fresh 
 every pixel (truncated files fail here). What is kept is a new 256 x 256 WebP encoded from the
 pixels alone, so EXIF (GPS position, camera serial), comments and anything appended after the
 image data are gone.
+
+The same pipeline serves every avatar: client staff's (one per site, `profiles.Profile`) and
+engineers' (one for all the sites they cover, `engineers.EngineerProfile`). `avatar_stored`
+saves the result, `avatar_response` serves it.
 """
 
 import io
+import secrets
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -92,3 +102,30 @@ def avatar_thumbnail(upload) -> bytes:
 
 def _has_alpha(image: Image.Image) -> bool:
     return image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+
+
+@contextmanager
+def avatar_stored(upload, *, folder: str) -> Iterator[str]:
+    """Check and re-encode `upload` (a refused file raises ValidationError and stores nothing),
+    save the thumbnail as `<folder>/<random>.webp` and yield its storage name. If the block
+    raises (the row pointing at it could not be saved), the new file is deleted again."""
+    data = avatar_thumbnail(upload)
+    name = default_storage.save(f"{folder}/{secrets.token_hex(8)}.webp", ContentFile(data))
+    try:
+        yield name
+    except BaseException:
+        default_storage.delete(name)
+        raise
+
+
+def avatar_response(file) -> FileResponse:
+    """Serve a stored avatar (the caller has checked access) as WebP, sandboxed, cached privately
+    (its URL carries ?v=<version>, so a new picture is a new URL)."""
+    try:
+        handle = file.open("rb")
+    except FileNotFoundError:
+        raise Http404("No picture") from None
+    response = FileResponse(handle, content_type="image/webp")
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=86400"
+    return response

@@ -8,6 +8,8 @@ card (profiles/selectors.py): no query on a warm request.
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from tenant_apps.profiles.selectors import person_card
@@ -16,6 +18,8 @@ from tenant_apps.profiles.selectors import person_card
 def _zone_for(request):
     if not getattr(request, "role", None) or not request.user.is_authenticated:
         return None
+    if connection.schema_name == settings.PUBLIC_SCHEMA_NAME:
+        return None  # no profiles on the root domain: TIME_ZONE
     name = person_card(user_id=request.user.pk).timezone
     if not name:
         return None

@@ -1,4 +1,4 @@
-"""Reads of profiles. `person_card` is what every page needs about a person (timezone, avatar),
+"""Reads of profiles. `person_card` is what every page needs about a person (timezone, picture),
 cached in the default cache under a key that names the site, so a warm page costs no query."""
 
 from dataclasses import dataclass
@@ -7,6 +7,7 @@ from zoneinfo import available_timezones
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import Exists, OuterRef, Subquery
 
 from tenant_apps.profiles.models import Profile
 
@@ -18,7 +19,10 @@ CARD_SECONDS = 300
 @dataclass(frozen=True)
 class PersonCard:
     timezone: str  # "" = the site default
-    avatar_version: int  # 0 = no avatar
+    avatar_version: int  # 0 = no picture
+    # True: the picture is the engineer's one for every site they cover (`engineer_avatar`);
+    # False: the person's own on this site (`person_avatar`).
+    avatar_shared: bool = False
 
 
 NO_CARD = PersonCard(timezone="", avatar_version=0)
@@ -39,18 +43,50 @@ def card_key(user_id: int, schema: str | None = None) -> str:
 
 
 def person_card(*, user_id: int) -> PersonCard:
-    """Timezone and avatar version of a person on the current site (cached; one query on a miss).
-    Profile writes drop the entry (profiles/services.py)."""
-    if connection.schema_name == settings.PUBLIC_SCHEMA_NAME:
-        return NO_CARD  # profiles live in the sites' schemas
+    """Timezone and picture of a person on the current site (cached; one query on a miss).
+
+    An engineer covering this site shows their one picture for every site (on
+    `EngineerProfile`); anyone else shows their picture on this site. On the root domain (no
+    profiles) only engineers have one. Profile writes drop the entry (profiles/services.py);
+    changes to an engineer's picture or coverage drop it everywhere (`person_cards_forget`)."""
     key = card_key(user_id)
     cached = cache.get(key)
     if cached is not None:
         return PersonCard(*cached)
-    row = Profile.objects.filter(user_id=user_id).values_list("timezone", "avatar_version").first()
-    card = PersonCard(*row) if row else NO_CARD
-    cache.set(key, (card.timezone, card.avatar_version), CARD_SECONDS)
+    card = _card_read(user_id)
+    cache.set(key, (card.timezone, card.avatar_version, card.avatar_shared), CARD_SECONDS)
     return card
+
+
+def _card_read(user_id: int) -> PersonCard:
+    from shared_apps.accounts.models import User
+    from shared_apps.engineers.models import EngineerProfile
+    from shared_apps.engineers.selectors import engineers_covering_schema
+
+    if connection.schema_name == settings.PUBLIC_SCHEMA_NAME:
+        engineer = EngineerProfile.objects.filter(user_id=user_id).exclude(avatar="")
+        version = engineer.values_list("avatar_version", flat=True).first() or 0
+        return PersonCard(timezone="", avatar_version=version, avatar_shared=bool(version))
+    # One query for both kinds of person: the user row (public) with this site's profile and,
+    # if they are an engineer covering this site, their shared picture (search_path reaches both).
+    own = Profile.objects.filter(user_id=OuterRef("pk"))
+    engineer = engineers_covering_schema(connection.schema_name).filter(user_id=OuterRef("pk"))
+    row = (
+        User.objects.filter(pk=user_id)
+        .values_list(
+            Subquery(own.values("timezone")[:1]),
+            Subquery(own.exclude(avatar="").values("avatar_version")[:1]),
+            Exists(engineer),
+            Subquery(engineer.exclude(avatar="").values("avatar_version")[:1]),
+        )
+        .first()
+    )
+    if row is None:
+        return NO_CARD
+    zone, own_version, covers_here, shared_version = row
+    if covers_here:
+        return PersonCard(timezone=zone or "", avatar_version=shared_version or 0, avatar_shared=True)
+    return PersonCard(timezone=zone or "", avatar_version=own_version or 0)
 
 
 def avatar_get(*, user_id: int) -> Profile | None:

@@ -1,15 +1,14 @@
 """Writes to a person's profile on the current site."""
 
-import secrets
 from zoneinfo import available_timezones
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
 
-from tenant_apps.profiles.avatars import avatar_thumbnail
+from tenant_apps.profiles.avatars import avatar_stored
 from tenant_apps.profiles.models import NotificationKind, Profile
 from tenant_apps.profiles.phone import phone_normalize
 from tenant_apps.profiles.selectors import card_key
@@ -19,6 +18,17 @@ def _card_forget(user_id: int) -> None:
     key = card_key(user_id)
     cache.delete(key)
     transaction.on_commit(lambda: cache.delete(key))  # a concurrent read may have cached the old row
+
+
+def person_cards_forget(*, user_id: int) -> None:
+    """Drop the person's card on every site and on the root domain, for what shows on all of
+    them: an engineer's picture and coverage (one query for the schema names, one cache call)."""
+    from shared_apps.tenancy.models import Client
+
+    schemas = {settings.PUBLIC_SCHEMA_NAME, *Client.objects.values_list("schema_name", flat=True)}
+    keys = [card_key(user_id, schema) for schema in sorted(schemas)]
+    cache.delete_many(keys)
+    transaction.on_commit(lambda: cache.delete_many(keys))
 
 
 @transaction.atomic
@@ -61,12 +71,9 @@ def profile_update(*, user, full_name: str, phone: str, job_title: str, timezone
 def avatar_set(*, user, upload) -> Profile:
     """Check and re-encode `upload` (profiles/avatars.py), then store it as the user's avatar on
     this site. A refused file raises ValidationError before anything is stored; if saving the
-    profile fails, the new file is deleted again; the old file goes once the change commits."""
-    data = avatar_thumbnail(upload)
-    name = default_storage.save(
-        f"sites/{connection.schema_name}/avatars/{user.pk}/{secrets.token_hex(8)}.webp", ContentFile(data)
-    )
-    try:
+    profile fails, the new file is deleted again; the old file goes once the change commits.
+    (An engineer's one picture for every site is `engineers.services.engineer_avatar_set`.)"""
+    with avatar_stored(upload, folder=f"sites/{connection.schema_name}/avatars/{user.pk}") as name:
         with transaction.atomic():
             profile, _ = Profile.objects.select_for_update().get_or_create(user=user)
             old = profile.avatar.name
@@ -76,9 +83,6 @@ def avatar_set(*, user, upload) -> Profile:
             if old:
                 transaction.on_commit(lambda: default_storage.delete(old))
             _card_forget(user.pk)
-    except BaseException:
-        default_storage.delete(name)
-        raise
     return profile
 
 

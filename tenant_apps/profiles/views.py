@@ -1,15 +1,22 @@
-"""The person's own profile on this site, and avatars (served only to people of the site)."""
+"""The person's own profile on this site, and avatars (served only to people of the site).
+
+An engineer covering the site edits their one picture for every site here (there is no
+engineers' settings page on the root domain); everyone else edits their picture on this site.
+"""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from shared_apps.engineers.services import engineer_avatar_remove, engineer_avatar_set
+from shared_apps.tenancy.selectors import ROLE_ENGINEER
+from tenant_apps.profiles.avatars import avatar_response
 from tenant_apps.profiles.forms import AvatarForm, NotificationForm, ProfileForm
 from tenant_apps.profiles.models import NotificationKind
 from tenant_apps.profiles.phone import phone_display
-from tenant_apps.profiles.selectors import avatar_get, profile_for
+from tenant_apps.profiles.selectors import avatar_get, person_card, profile_for
 from tenant_apps.profiles.services import avatar_remove, avatar_set, notification_preferences_set, profile_update
 
 
@@ -28,7 +35,13 @@ def _page(request, *, form=None, avatar_form=None, status=200):
             "timezone": profile.timezone,
         }
     )
-    context = {"form": form, "avatar_form": avatar_form or AvatarForm(), "profile": profile}
+    context = {
+        "form": form,
+        "avatar_form": avatar_form or AvatarForm(),
+        "profile": profile,
+        "picture_shared": request.role == ROLE_ENGINEER,
+        "has_picture": bool(person_card(user_id=request.user.pk).avatar_version),
+    }
     return render(request, "profiles/profile.html", context, status=status)
 
 
@@ -52,7 +65,11 @@ def profile_avatar(request):
     avatar_form = AvatarForm(request.POST, request.FILES)
     if avatar_form.is_valid():
         try:
-            avatar_set(user=request.user, upload=avatar_form.cleaned_data["avatar"])
+            upload = avatar_form.cleaned_data["avatar"]
+            if request.role == ROLE_ENGINEER:
+                engineer_avatar_set(user=request.user, upload=upload)
+            else:
+                avatar_set(user=request.user, upload=upload)
         except ValidationError as error:
             _add_errors(avatar_form, error)
         else:
@@ -63,7 +80,10 @@ def profile_avatar(request):
 
 @require_POST
 def profile_avatar_remove(request):
-    avatar_remove(user=request.user)
+    if request.role == ROLE_ENGINEER:
+        engineer_avatar_remove(user=request.user)
+    else:
+        avatar_remove(user=request.user)
     messages.success(request, "Picture removed.")
     return redirect("profile")
 
@@ -75,15 +95,7 @@ def person_avatar(request, user_id: int):
     profile = avatar_get(user_id=user_id)
     if profile is None:
         raise Http404("No picture")
-    try:
-        handle = profile.avatar.open("rb")
-    except FileNotFoundError:
-        raise Http404("No picture") from None
-    response = FileResponse(handle, content_type="image/webp")
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    # The URL carries ?v=<avatar_version>, so a new picture is a new URL.
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
+    return avatar_response(profile.avatar)
 
 
 def notification_settings(request):

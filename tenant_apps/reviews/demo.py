@@ -1,5 +1,6 @@
 """Demo data for profiles and reviews (called by `manage.py demo`; idempotent): profiles with
-a Pillow-drawn avatar, rated tickets on both sites spread over a few months, a service review."""
+a Pillow-drawn avatar (client staff: on their site; engineers: one for every site they cover),
+rated tickets on both sites spread over a few months, a service review."""
 
 import io
 from datetime import timedelta
@@ -15,7 +16,7 @@ PROFILES = {  # email: (job title, phone, timezone, avatar colour or None)
     "gary@globex.demo.test": ("Sales lead", "+1 415 555 2671", "America/Los_Angeles", (25, 135, 84)),
     "admin@globex.demo.test": ("IT coordinator", "+1 212 555 0142", "America/New_York", None),
     "ana@demo.test": ("Senior engineer", "+49 30 901820", "Europe/Berlin", (13, 110, 253)),
-    "ben@demo.test": ("Engineer", "+49 89 1234567", "Europe/Berlin", None),
+    "ben@demo.test": ("Engineer", "+49 89 1234567", "Europe/Berlin", (111, 66, 193)),
 }
 # (site, requester, engineer, subject, category, rating, comment, days ago)
 RATED = [
@@ -53,7 +54,15 @@ def avatar_png(initials: str, colour: tuple[int, int, int]) -> bytes:
     return out.getvalue()
 
 
+def _avatar_upload(user) -> SimpleUploadedFile:
+    colour = PROFILES[user.email][3]
+    initials = "".join(part[0] for part in user.full_name.split()[:2])
+    return SimpleUploadedFile("avatar.png", avatar_png(initials, colour), content_type="image/png")
+
+
 def demo_profiles_and_reviews(sites: dict, people: dict) -> None:
+    from shared_apps.engineers.models import EngineerProfile
+    from shared_apps.engineers.services import engineer_avatar_set
     from shared_apps.feedback.models import ReviewIndex, ServiceReview
     from shared_apps.feedback.services import service_review_submit
     from tenant_apps.profiles.models import Profile
@@ -63,6 +72,11 @@ def demo_profiles_and_reviews(sites: dict, people: dict) -> None:
     from tenant_apps.tickets import services
     from tenant_apps.tickets.models import Category
 
+    engineers = {profile.user_id: profile for profile in EngineerProfile.objects.all()}
+    for email, (_, _, _, colour) in PROFILES.items():
+        user = people[email]
+        if colour and user.pk in engineers and not engineers[user.pk].avatar:
+            engineer_avatar_set(user=user, upload=_avatar_upload(user))
     for subdomain, site in sites.items():
         with tenant_context(site):
             for email, (job, phone, zone, colour) in PROFILES.items():
@@ -72,10 +86,8 @@ def demo_profiles_and_reviews(sites: dict, people: dict) -> None:
                 if Profile.objects.filter(user=user, job_title=job).exists():
                     continue  # already set up
                 profile_update(user=user, full_name=user.full_name, phone=phone, job_title=job, timezone=zone)
-                if colour:
-                    initials = "".join(part[0] for part in user.full_name.split()[:2])
-                    upload = SimpleUploadedFile("avatar.png", avatar_png(initials, colour), content_type="image/png")
-                    avatar_set(user=user, upload=upload)
+                if colour and user.pk not in engineers:
+                    avatar_set(user=user, upload=_avatar_upload(user))
             if Review.objects.exists():
                 continue
             for site_name, requester, engineer, subject, slug, rating, comment, days in RATED:

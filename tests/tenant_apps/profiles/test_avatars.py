@@ -175,3 +175,15 @@ def test_avatar_shows_in_the_nav_and_the_ticket_thread_with_initials_otherwise(u
     assert f'aria-hidden="true">{initials}</span>' in page  # the engineer: initials (nav + reply)
     nav = http(ACME_HOST, staff).get("/").content.decode()
     assert src in nav.split("</nav>")[0]
+
+
+def test_a_removed_picture_gives_way_to_initials_not_a_picture_that_404s(users, acme, _media):
+    staff = users["acme_staff"]
+    client = http(ACME_HOST, staff)
+    _post(staff, picture())
+    assert f'src="/people/{staff.pk}/avatar/?v=1"' in client.get("/").content.decode()
+    assert client.post("/profile/avatar/remove/").status_code == 302
+    nav = client.get("/").content.decode().split("</nav>")[0]
+    assert f"/people/{staff.pk}/avatar/" not in nav
+    assert f'aria-hidden="true">{staff.email[0].upper()}</span>' in nav
+    assert client.get(f"/people/{staff.pk}/avatar/").status_code == 404
