@@ -83,8 +83,9 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "saas.security.PermissionsPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "shared_apps.tenancy.middleware.CachedTenantMiddleware",
+    # Static files before the site lookup: the unknown-host 404 page needs its stylesheet too.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "shared_apps.tenancy.middleware.CachedTenantMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
