@@ -3,6 +3,7 @@ the HTML page. The built-in Helvetica covers Latin-1 only, so other characters a
 
 from __future__ import annotations
 
+from django.utils import timezone
 from fpdf import FPDF
 
 from shared_apps.billing.models import Invoice
@@ -12,6 +13,13 @@ from shared_apps.billing.templatetags.billing import money, price
 def _text(value) -> str:
     text = str(value).replace("–", "-").replace("—", "-").replace("×", "x")
     return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def _status(invoice: Invoice) -> str:
+    """As the invoice page says it: an open invoice past its due date is overdue."""
+    if invoice.is_overdue_on(timezone.localdate()):
+        return "Overdue"
+    return invoice.get_status_display() + (f" on {invoice.paid_on:%d %b %Y}" if invoice.paid_on else "")
 
 
 def _money(amount, currency: str) -> str:
@@ -32,7 +40,7 @@ def invoice_pdf(invoice: Invoice, lines) -> bytes:
         ("Period", f"{invoice.period_start:%d %b %Y} - {invoice.period_end:%d %b %Y}"),
         ("Issued", f"{invoice.issued_on:%d %b %Y}"),
         ("Due", f"{invoice.due_on:%d %b %Y}"),
-        ("Status", invoice.get_status_display() + (f" on {invoice.paid_on:%d %b %Y}" if invoice.paid_on else "")),
+        ("Status", _status(invoice)),
     ):
         pdf.cell(30, 6, label)
         pdf.cell(0, 6, _text(value), new_x="LMARGIN", new_y="NEXT")

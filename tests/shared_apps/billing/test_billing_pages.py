@@ -4,11 +4,14 @@ everyone else is refused. Query counts pinned on the list, the detail and the ov
 import csv
 import datetime as dt
 import io
+import re
+import zlib
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from shared_apps.billing.invoicing import invoice_run
 from shared_apps.billing.models import Invoice, Plan, Subscription
@@ -65,6 +68,22 @@ def test_pdf_and_csv(october, users):
         ("plan", "31", "310.00", "EUR", ""),
         ("time", "180", "270.00", "EUR", "1 2"),
     ]
+
+
+def _pdf_text(content: bytes) -> str:
+    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", content, re.DOTALL)
+    return b"".join(zlib.decompress(stream) for stream in streams).decode("latin-1")
+
+
+def test_pdf_status_reads_as_on_the_page(october, users):
+    client = http(ACME_HOST, users["acme_admin"])
+    pdf = f"/billing/invoices/{october.number}/pdf/"
+    today = timezone.localdate()
+    Invoice.objects.filter(pk=october.pk).update(due_on=today + dt.timedelta(days=1))
+    assert "(Open)" in _pdf_text(client.get(pdf).content)
+    Invoice.objects.filter(pk=october.pk).update(due_on=today - dt.timedelta(days=1))
+    assert "(Overdue)" in _pdf_text(client.get(pdf).content)
+    assert "Overdue" in client.get(f"/billing/invoices/{october.number}/").content.decode()
 
 
 @pytest.mark.parametrize("role", ["acme_staff", "engineer_all", "engineer_acme"])
