@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "saas.security.PermissionsPolicyMiddleware",
+    "saas.query_string.RejectNulQueryMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Static files before the site lookup: the unknown-host 404 page needs its stylesheet too.
     "whitenoise.middleware.WhiteNoiseMiddleware",
