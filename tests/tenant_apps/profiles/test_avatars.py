@@ -175,3 +175,17 @@ def test_avatar_shows_in_the_nav_and_the_ticket_thread_with_initials_otherwise(u
     assert f'aria-hidden="true">{initials}</span>' in page  # the engineer: initials (nav + reply)
     nav = http(ACME_HOST, staff).get("/").content.decode()
     assert src in nav.split("</nav>")[0]
+
+
+def test_the_suspended_page_still_shows_the_users_picture(users, acme, _media):
+    from shared_apps.tenancy.services import site_suspend
+
+    staff = users["acme_staff"]
+    _post(staff, picture())
+    site_suspend(client=acme, by=None)
+    client = http(ACME_HOST, staff)
+    page = client.get("/tickets/")
+    assert page.status_code == 403
+    assert f'src="/people/{staff.pk}/avatar/?v=1"' in page.content.decode()  # in its user menu
+    assert client.get(f"/people/{staff.pk}/avatar/").status_code == 200
+    assert http(ACME_HOST, users["outsider"]).get(f"/people/{staff.pk}/avatar/").status_code == 404
