@@ -54,3 +54,9 @@ class PlanChangeForm(forms.Form):
 
 class MarkPaidForm(forms.Form):
     paid_on = forms.DateField(required=False, widget=DateInput(), help_text="Empty: today.")
+
+    def clean_paid_on(self):
+        paid_on = self.cleaned_data["paid_on"]
+        if paid_on and paid_on > timezone.localdate():
+            raise forms.ValidationError(f"{paid_on:%d %b %Y} is in the future: record a payment once it has arrived.")
+        return paid_on

@@ -118,6 +118,22 @@ def test_platform_admin_sees_all_marks_paid_and_the_site_comes_back(october, use
     assert http(ROOT, users["acme_admin"]).post(f"/console/billing/invoices/{october.number}/paid/").status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("paid_on", "message"),
+    [
+        (dt.timedelta(days=1), "is in the future: record a payment once it has arrived."),
+        ("31.02.2026", "Enter a valid date."),
+    ],
+)
+def test_a_payment_is_not_recorded_in_the_future_or_on_a_bad_date(october, users, paid_on, message):
+    platform = http(ROOT, users["platform"])
+    value = timezone.localdate() + paid_on if isinstance(paid_on, dt.timedelta) else paid_on
+    response = platform.post(f"/console/billing/invoices/{october.number}/paid/", {"paid_on": str(value)}, follow=True)
+    assert message in response.content.decode()
+    october.refresh_from_db()
+    assert (october.status, october.paid_on) == ("open", None)
+
+
 def test_overview_figures(october, users, globex):
     response = http(ROOT, users["platform"]).get("/console/billing/")
     overview = response.context["overview"]
