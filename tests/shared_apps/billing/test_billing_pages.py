@@ -154,6 +154,17 @@ def test_suspended_site_client_admin_still_reaches_billing(october, users, acme)
     assert _get(ACME_HOST, users["acme_staff"], "/billing/").status_code == 403
 
 
+def test_a_plan_cannot_have_negative_prices_or_hours(users):
+    response = http(ROOT, users["platform"]).post(
+        "/console/billing/plans/",
+        {"name": "Credit", "slug": "credit", "monthly_fee": "-10.00", "currency": "EUR", "seats": "5",
+         "included_hours": "-1", "hourly_rate": "-60.00", "ai_token_quota": "0", "ai_overage_per_1k": "-0.01"},
+    )  # fmt: skip
+    assert response.status_code == 200  # the form again, with its errors
+    assert response.content.decode().count("Ensure this value is greater than or equal to 0.") == 4
+    assert not Plan.objects.filter(slug="credit").exists()
+
+
 def test_platform_admin_creates_a_plan_and_changes_a_sites_plan_mid_month(acme, users, business):
     platform = http(ROOT, users["platform"])
     response = platform.post(
