@@ -82,9 +82,11 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "saas.security.PermissionsPolicyMiddleware",
+    "saas.query_string.RejectNulQueryMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "shared_apps.tenancy.middleware.CachedTenantMiddleware",
+    # Static files before the site lookup: the unknown-host 404 page needs its stylesheet too.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "shared_apps.tenancy.middleware.CachedTenantMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

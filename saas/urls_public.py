@@ -30,3 +30,6 @@ urlpatterns = [
         name="console_site_export_download",
     ),
 ]
+
+handler403 = "shared_apps.tenancy.error_pages.permission_denied"
+handler404 = "shared_apps.tenancy.error_pages.page_not_found"

@@ -24,3 +24,6 @@ urlpatterns = [
     path("", include("shared_apps.billing.urls")),
     path("", include("tenant_apps.knowledge.urls")),
 ]
+
+handler403 = "shared_apps.tenancy.error_pages.permission_denied"
+handler404 = "shared_apps.tenancy.error_pages.page_not_found"

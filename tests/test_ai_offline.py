@@ -215,6 +215,15 @@ def test_draft_uses_the_most_relevant_snippet_and_cites_it():
     assert draft.tokens_out == len(draft.text.split()) and draft.tokens_in > draft.tokens_out
 
 
+def test_assistant_reply_leaves_its_articles_to_the_page():
+    thread = Thread("VPN not connecting", (Turn("requester", "Alice Smith", "GlobalProtect: gateway not responding."),))
+    answer = OfflineProvider().assistant_reply(thread, KB)
+    assert answer.sources[0] == VPN_ARTICLE  # the thread shows it as a link under the answer
+    assert "1. Open GlobalProtect from the system tray." in answer.text
+    assert "Articles used" not in answer.text
+    assert "https://acme.example/kb/vpn" not in answer.text
+
+
 def test_latest_requester_message_weighs_most():
     thread = Thread(
         "Printer and other things",

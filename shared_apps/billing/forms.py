@@ -1,4 +1,5 @@
 from django import forms
+from django.core.validators import MinValueValidator
 from django.utils import timezone
 
 from shared_apps.billing.models import Plan, Subscription
@@ -17,6 +18,13 @@ class PlanForm(forms.ModelForm):
             "ai_overage_per_1k": "Price per 1,000 AI tokens beyond them",
             "is_default": "Default plan for new sites",
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Prices and hours below zero would turn invoice lines into credits.
+        for name in ("monthly_fee", "included_hours", "hourly_rate", "ai_overage_per_1k"):
+            self.fields[name].validators.append(MinValueValidator(0))
+            self.fields[name].widget.attrs["min"] = "0"
 
     def clean_currency(self):
         currency = self.cleaned_data["currency"].strip().upper()
@@ -54,3 +62,9 @@ class PlanChangeForm(forms.Form):
 
 class MarkPaidForm(forms.Form):
     paid_on = forms.DateField(required=False, widget=DateInput(), help_text="Empty: today.")
+
+    def clean_paid_on(self):
+        paid_on = self.cleaned_data["paid_on"]
+        if paid_on and paid_on > timezone.localdate():
+            raise forms.ValidationError(f"{paid_on:%d %b %Y} is in the future: record a payment once it has arrived.")
+        return paid_on

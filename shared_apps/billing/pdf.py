@@ -15,6 +15,7 @@ import logging
 import unicodedata
 from pathlib import Path
 
+from django.utils import timezone
 from fontTools.ttLib import TTFont
 from fpdf import FPDF
 
@@ -51,6 +52,13 @@ def _text(value, missing: set[str]) -> str:
     return "".join(out)
 
 
+def _status(invoice: Invoice) -> str:
+    """As the invoice page says it: an open invoice past its due date is overdue."""
+    if invoice.is_overdue_on(timezone.localdate()):
+        return "Overdue"
+    return invoice.get_status_display() + (f" on {invoice.paid_on:%d %b %Y}" if invoice.paid_on else "")
+
+
 def _money(amount, currency: str) -> str:
     return f"{currency} {money(amount)}"
 
@@ -73,7 +81,7 @@ def invoice_pdf(invoice: Invoice, lines) -> bytes:
         ("Period", f"{invoice.period_start:%d %b %Y} – {invoice.period_end:%d %b %Y}"),
         ("Issued", f"{invoice.issued_on:%d %b %Y}"),
         ("Due", f"{invoice.due_on:%d %b %Y}"),
-        ("Status", invoice.get_status_display() + (f" on {invoice.paid_on:%d %b %Y}" if invoice.paid_on else "")),
+        ("Status", _status(invoice)),
     ):
         pdf.cell(30, 6, label)
         pdf.cell(0, 6, text(value), new_x="LMARGIN", new_y="NEXT")

@@ -189,13 +189,15 @@ def console_invoice_line(request, number: str, line_id: int):
 def console_invoice_paid(request, number: str):
     invoice = _invoice_or_404(request, number, console=True)
     form = MarkPaidForm(request.POST)
-    if form.is_valid():
-        try:
-            services.invoice_mark_paid(invoice=invoice, by=request.user, paid_on=form.cleaned_data["paid_on"])
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        else:
-            messages.success(request, f"Invoice {invoice.number} is marked paid.")
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["paid_on"]))
+        return redirect("console_invoice", number=invoice.number)
+    try:
+        services.invoice_mark_paid(invoice=invoice, by=request.user, paid_on=form.cleaned_data["paid_on"])
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Invoice {invoice.number} is marked paid.")
     return redirect("console_invoice", number=invoice.number)
 
 

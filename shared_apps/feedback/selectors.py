@@ -66,5 +66,7 @@ def service_review_current(*, client) -> ServiceReview | None:
     return ServiceReview.objects.filter(client=client, period=quarter_of(timezone.now())).first()
 
 
-def service_review_history(*, client, limit: int = 8) -> QuerySet[ServiceReview]:
-    return ServiceReview.objects.filter(client=client).select_related("author").order_by("-period")[:limit]
+def service_review_history(*, client, before: str, limit: int = 8) -> QuerySet[ServiceReview]:
+    """The site's reviews of quarters before `before` ("2026-Q4"; the names sort as they run)."""
+    reviews = ServiceReview.objects.filter(client=client, period__lt=before)
+    return reviews.select_related("author").order_by("-period")[:limit]

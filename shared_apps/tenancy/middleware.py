@@ -23,6 +23,9 @@ ALWAYS_OPEN = ("/healthz", "/static/")
 ANONYMOUS_OPEN = ("/accounts/", "/invite/")
 # Served to a logged-in user who is not (yet) on this site: logging out, accepting an invitation.
 NON_MEMBER_OPEN = ("/accounts/logout/", "/invite/")
+# Served to members of a suspended site: logging out, and people's pictures (the suspended page's
+# own user menu shows the user's).
+SUSPENDED_OPEN = ("/accounts/logout/", "/people/")
 
 
 def not_found(request):
@@ -76,7 +79,7 @@ class TenantAccessMiddleware:
             if request.path.startswith(NON_MEMBER_OPEN):
                 return self.get_response(request)
             return not_found(request)
-        if tenant.is_suspended and not request.path.startswith("/accounts/logout/"):
+        if tenant.is_suspended and not request.path.startswith(SUSPENDED_OPEN):
             # A client admin can still read the site's invoices: what to pay to get it back.
             if not (request.role == ROLE_CLIENT_ADMIN and request.path.startswith("/billing/")):
                 return render(request, "tenancy/suspended.html", status=403)

@@ -8,7 +8,10 @@ from tenant_apps.profiles.selectors import timezone_choices
 
 class NotificationForm(forms.Form):
     enabled = forms.MultipleChoiceField(
-        choices=NotificationKind.choices, required=False, widget=forms.CheckboxSelectMultiple, label="Email me when"
+        choices=NotificationKind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+        label="Email me when",
     )
 
 

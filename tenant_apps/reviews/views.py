@@ -71,10 +71,11 @@ def service_review(request):
         else:
             messages.success(request, "Thank you: your review reaches the IT company's management.")
             return redirect("service_review")
+    period = quarter_of(timezone.now())
     context = {
         "form": form,
         "current": current,
-        "period": quarter_of(timezone.now()),
-        "history": service_review_history(client=request.tenant),
+        "period": period,
+        "history": service_review_history(client=request.tenant, before=period),
     }
     return render(request, "reviews/service_review.html", context, status=400 if form.errors else 200)

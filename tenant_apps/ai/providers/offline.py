@@ -499,8 +499,10 @@ class OfflineProvider:
         lines = [intro, ""]
         lines += [f"{n}. {step}" for n, step in enumerate(steps, 1)]
         articles = [s for s in used if s.source == "article"]
-        if articles:
-            lines += ["", "Articles used:" if for_requester else "For reference:"]
+        # The requester's page links the answer's sources under it ("Articles used: ..."); only
+        # an engineer's draft, which goes out as their reply, names them in the text.
+        if articles and not for_requester:
+            lines += ["", "For reference:"]
             lines += [f"- {s.title}" + (f" ({s.url})" if s.url else "") for s in articles]
         lines.append("")
         if for_requester:

@@ -3,6 +3,7 @@ email verification (through self-signup), password change and TOTP two-factor lo
 
 import re
 
+import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.totp.internal import auth as totp
 from django.core import mail
@@ -43,6 +44,17 @@ def test_root_home_lists_the_sites_of_the_user(users):
     assert "Acme Corp" in page and "Globex" in page
     page = http(ROOT, users["outsider"]).get("/").content.decode()
     assert "not a member of any support site yet" in page
+
+
+@pytest.mark.parametrize("host", [ROOT, ACME_HOST])
+def test_log_out_from_the_user_menu_in_one_click(users, host):
+    client = http(host, users["acme_admin"])
+    page = client.get("/").content.decode()
+    # A POST form in the menu: no "Are you sure?" page in between (a GET shows one).
+    assert re.search(r'<form method="post" action="/accounts/logout/">', page)
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 302
+    assert "_auth_user_id" not in client.session
 
 
 def test_wrong_password_is_refused(users):

@@ -4,11 +4,14 @@ everyone else is refused. Query counts pinned on the list, the detail and the ov
 import csv
 import datetime as dt
 import io
+import re
+import zlib
 from decimal import Decimal
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from shared_apps.billing.invoicing import invoice_run
 from shared_apps.billing.models import Invoice, Plan, Subscription
@@ -67,6 +70,22 @@ def test_pdf_and_csv(october, users):
     ]
 
 
+def _pdf_text(content: bytes) -> str:
+    streams = re.findall(rb"stream\r?\n(.*?)\r?\nendstream", content, re.DOTALL)
+    return b"".join(zlib.decompress(stream) for stream in streams).decode("latin-1")
+
+
+def test_pdf_status_reads_as_on_the_page(october, users):
+    client = http(ACME_HOST, users["acme_admin"])
+    pdf = f"/billing/invoices/{october.number}/pdf/"
+    today = timezone.localdate()
+    Invoice.objects.filter(pk=october.pk).update(due_on=today + dt.timedelta(days=1))
+    assert "(Open)" in _pdf_text(client.get(pdf).content)
+    Invoice.objects.filter(pk=october.pk).update(due_on=today - dt.timedelta(days=1))
+    assert "(Overdue)" in _pdf_text(client.get(pdf).content)
+    assert "Overdue" in client.get(f"/billing/invoices/{october.number}/").content.decode()
+
+
 @pytest.mark.parametrize("role", ["acme_staff", "engineer_all", "engineer_acme"])
 def test_other_acme_roles_are_refused(october, users, role):
     for path in ("/billing/", f"/billing/invoices/{october.number}/", f"/billing/invoices/{october.number}/pdf/"):
@@ -99,6 +118,22 @@ def test_platform_admin_sees_all_marks_paid_and_the_site_comes_back(october, use
     assert http(ROOT, users["acme_admin"]).post(f"/console/billing/invoices/{october.number}/paid/").status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("paid_on", "message"),
+    [
+        (dt.timedelta(days=1), "is in the future: record a payment once it has arrived."),
+        ("31.02.2026", "Enter a valid date."),
+    ],
+)
+def test_a_payment_is_not_recorded_in_the_future_or_on_a_bad_date(october, users, paid_on, message):
+    platform = http(ROOT, users["platform"])
+    value = timezone.localdate() + paid_on if isinstance(paid_on, dt.timedelta) else paid_on
+    response = platform.post(f"/console/billing/invoices/{october.number}/paid/", {"paid_on": str(value)}, follow=True)
+    assert message in response.content.decode()
+    october.refresh_from_db()
+    assert (october.status, october.paid_on) == ("open", None)
+
+
 def test_overview_figures(october, users, globex):
     response = http(ROOT, users["platform"]).get("/console/billing/")
     overview = response.context["overview"]
@@ -117,6 +152,17 @@ def test_suspended_site_client_admin_still_reaches_billing(october, users, acme)
     assert _get(ACME_HOST, users["acme_admin"], "/tickets/").status_code == 403
     assert "See this site" in _get(ACME_HOST, users["acme_admin"], "/tickets/").content.decode()
     assert _get(ACME_HOST, users["acme_staff"], "/billing/").status_code == 403
+
+
+def test_a_plan_cannot_have_negative_prices_or_hours(users):
+    response = http(ROOT, users["platform"]).post(
+        "/console/billing/plans/",
+        {"name": "Credit", "slug": "credit", "monthly_fee": "-10.00", "currency": "EUR", "seats": "5",
+         "included_hours": "-1", "hourly_rate": "-60.00", "ai_token_quota": "0", "ai_overage_per_1k": "-0.01"},
+    )  # fmt: skip
+    assert response.status_code == 200  # the form again, with its errors
+    assert response.content.decode().count("Ensure this value is greater than or equal to 0.") == 4
+    assert not Plan.objects.filter(slug="credit").exists()
 
 
 def test_platform_admin_creates_a_plan_and_changes_a_sites_plan_mid_month(acme, users, business):

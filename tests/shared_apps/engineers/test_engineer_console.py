@@ -53,6 +53,15 @@ def test_coverage_change_applies_at_once(users, acme, globex):
     assert (profile.skills, profile.capacity) == (["network"], 5)
 
 
+def test_engineer_page_checkboxes_are_bootstrap_ones(users, acme, globex):
+    profile = users["engineer_acme"].engineer_profile
+    page = http(ROOT, users["platform"]).get(f"/console/engineers/{profile.pk}/").content.decode()
+    boxes = re.findall(r'<input[^>]*type="checkbox"[^>]*>', page)
+    # 7 skills, covers all sites, 2 sites, available, hand tickets back
+    assert len(boxes) == 12
+    assert all('class="form-check-input"' in box for box in boxes)
+
+
 def test_setting_someone_away_can_hand_their_tickets_back(users, acme, globex):
     engineer = users["engineer_all"]
     for site, requester in ((acme, "acme_staff"), (globex, "globex_staff")):

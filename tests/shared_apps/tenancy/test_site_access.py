@@ -38,6 +38,13 @@ def test_unknown_site_is_a_plain_404(host, users):
         assert b"Page not found" in response.content
 
 
+def test_unknown_site_404_page_gets_its_stylesheet():
+    # The page links /static/... on the host it is served on, which is no site.
+    response = http("nosuchsite.tenantdesk.localhost").get("/static/css/tenantdesk.css")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/css")
+
+
 @pytest.mark.parametrize("host", ["evil.example.com", "tenantdesk.localhost.evil.com", "a b.tenantdesk.localhost"])
 def test_foreign_or_malformed_host_is_refused(host):
     assert http(host).get("/").status_code in (400, 404)

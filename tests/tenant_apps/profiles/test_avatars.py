@@ -187,3 +187,17 @@ def test_a_removed_picture_gives_way_to_initials_not_a_picture_that_404s(users, 
     assert f"/people/{staff.pk}/avatar/" not in nav
     assert f'aria-hidden="true">{staff.email[0].upper()}</span>' in nav
     assert client.get(f"/people/{staff.pk}/avatar/").status_code == 404
+
+
+def test_the_suspended_page_still_shows_the_users_picture(users, acme, _media):
+    from shared_apps.tenancy.services import site_suspend
+
+    staff = users["acme_staff"]
+    _post(staff, picture())
+    site_suspend(client=acme, by=None)
+    client = http(ACME_HOST, staff)
+    page = client.get("/tickets/")
+    assert page.status_code == 403
+    assert f'src="/people/{staff.pk}/avatar/?v=1"' in page.content.decode()  # in its user menu
+    assert client.get(f"/people/{staff.pk}/avatar/").status_code == 200
+    assert http(ACME_HOST, users["outsider"]).get(f"/people/{staff.pk}/avatar/").status_code == 404

@@ -178,7 +178,23 @@ def test_client_admin_leaves_one_service_review_per_quarter(acme, globex, users)
     assert admin.post("/service-review/", {"rating": "3", "body": "Hardware still slow."}).status_code == 302
     review = ServiceReview.objects.get(client=acme)
     assert (review.rating, review.body, review.author) == (3, "Hardware still slow.", users["acme_admin"])
-    assert "Hardware still slow." in admin.get("/service-review/").content.decode()
+    page = admin.get("/service-review/").content.decode()
+    assert "Hardware still slow." in page
+    assert "Earlier reviews" not in page  # this quarter's review is the form, not history
+    earlier = ServiceReview.objects.create(
+        client=acme,
+        period="2000-Q1",
+        author=users["acme_admin"],
+        rating=5,
+        body="Back in 2000.",
+        created_at=review.created_at,
+        updated_at=review.updated_at,
+    )
+    page = admin.get("/service-review/").content.decode()
+    assert "Earlier reviews" in page
+    assert page.count("Hardware still slow.") == 1
+    assert "Back in 2000." in page
+    earlier.delete()
     assert admin.post("/service-review/", {"rating": "3", "body": "  "}).status_code == 400
     assert (
         http(ACME_HOST, users["acme_staff"]).post("/service-review/", {"rating": "1", "body": "x"}).status_code == 403

@@ -1,5 +1,7 @@
 """Email notifications: who gets what, after commit, and never anything internal."""
 
+import re
+
 import pytest
 from django.core import mail
 from django.db import connection
@@ -116,6 +118,10 @@ def test_preferences_page(users, acme):
     client = http(ACME_HOST, users["acme_staff"])
     page = client.get("/profile/notifications/").content.decode()
     assert "Someone replies on a ticket I follow" in page
+    # Bootstrap's class on every box, or a long label wraps under its checkbox.
+    boxes = re.findall(r"<input[^>]*type=\"checkbox\"[^>]*>", page)
+    assert len(boxes) == 6
+    assert all('class="form-check-input"' in box for box in boxes)
     client.post("/profile/notifications/", {"enabled": ["status"]})
     connection.set_tenant(acme)
     from tenant_apps.profiles.models import Profile
