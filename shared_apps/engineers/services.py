@@ -8,11 +8,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from shared_apps.accounts.models import User
 from shared_apps.engineers.models import EngineerProfile, TicketIndex
 from shared_apps.tenancy.links import root_url
+from shared_apps.tenancy.models import Invitation, Membership
 from tenant_apps.profiles.avatars import avatar_stored
 from tenant_apps.profiles.services import person_cards_forget
 
@@ -24,9 +26,11 @@ def _require_platform_admin(user) -> None:
 
 @transaction.atomic
 def engineer_invite(*, email: str, full_name: str, by) -> EngineerProfile:
-    """Create the engineer's account (no password yet) and email them a link to choose one."""
+    """Create the engineer's account (no password yet) and email them a link to choose one.
+    An address a client site uses is refused (`_refuse_client_address`)."""
     _require_platform_admin(by)
     email = email.strip().lower()
+    _refuse_client_address(email)
     user = User.objects.filter(email__iexact=email).first()
     if user is None:
         user = User.objects.create_user(email=email, password=None, full_name=full_name.strip())
@@ -37,6 +41,34 @@ def engineer_invite(*, email: str, full_name: str, by) -> EngineerProfile:
     person_cards_forget(user_id=user.pk)  # if they are a member of some site, their picture there changes
     transaction.on_commit(lambda: _send_welcome(user))
     return profile
+
+
+def _refuse_client_address(email: str) -> None:
+    """Engineers are the IT company's own staff; an address that belongs to a client site's user
+    is not theirs to use. Counted: every membership, active or deactivated, and every pending
+    invitation. A deactivated member is one click from active again (the site's client admin
+    can reactivate them, and nobody at the IT company would see it), and the mailbox behind the
+    address is the client's, so whoever controls it could take the engineer's password-reset
+    link and, with it, every covered site and the global knowledge base. A pending invitation is
+    the client admin's claim on the address, and accepting it would make the engineer a member."""
+    ties = [
+        f"{'a member' if membership.is_active else 'a deactivated member'} of the client site {membership.client.name}"
+        for membership in Membership.objects.filter(user__email__iexact=email).select_related("client")
+    ]
+    ties += [
+        f"a person invited to the client site {invitation.client.name}"
+        for invitation in Invitation.objects.filter(
+            email__iexact=email, accepted_at__isnull=True, expires_at__gt=timezone.now()
+        )
+        .exclude(client__memberships__user__email__iexact=email)
+        .select_related("client")
+    ]
+    if ties:
+        raise ValidationError(
+            f"{email} belongs to {' and '.join(sorted(ties))}. Engineers are the IT company's own staff: "
+            "invite them with their work address at the IT company, not one a client site uses.",
+            code="client_address",
+        )
 
 
 def _send_welcome(user: User) -> None:

@@ -86,7 +86,8 @@ def engineer_list(request):
             messages.success(request, f"{profile.user.email} is invited; they choose a password from the email.")
             return redirect("engineer_edit", profile_id=profile.pk)
     engineers = selectors.engineer_list_for(user=request.user)
-    return render(request, "engineers/list.html", {"engineers": engineers, "form": form, "today": date.today()})
+    context = {"engineers": engineers, "form": form, "today": date.today()}
+    return render(request, "engineers/list.html", context, status=400 if form.errors else 200)
 
 
 @platform_admin_required

@@ -1,13 +1,17 @@
 """Platform admins manage engineers: invite, skills and coverage, availability, hand tickets back."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from shared_apps.accounts.models import User
 from shared_apps.engineers.models import EngineerProfile, TicketIndex
+from shared_apps.tenancy.models import Invitation
+from shared_apps.tenancy.services import invitation_create, membership_grant
 from tenant_apps.tickets import services
 from tenant_apps.tickets.models import TicketEvent
 from tests.conftest import ACME_HOST, GLOBEX_HOST, ROOT, http
@@ -37,6 +41,72 @@ def test_inviting_an_existing_engineer_says_so(users):
         "/console/engineers/", {"full_name": "x", "email": users["engineer_acme"].email}
     )
     assert "is already an engineer" in response.content.decode()
+
+
+def _invite_engineer(users, email, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        return http(ROOT, users["platform"]).post("/console/engineers/", {"full_name": "Someone", "email": email})
+
+
+def _refused_untouched(response, user):
+    assert response.status_code == 400  # the form again, with its error
+    assert not EngineerProfile.objects.filter(user=user).exists()
+    assert mail.outbox == []  # no password-reset link to a client's mailbox
+    assert http(GLOBEX_HOST, user).get("/").status_code == 404  # no engineer coverage either
+
+
+def test_a_client_users_address_cannot_become_an_engineer(users, django_capture_on_commit_callbacks):
+    staff = users["acme_staff"]
+    response = _invite_engineer(users, staff.email.upper(), django_capture_on_commit_callbacks)
+    page = response.content.decode()
+    assert (
+        f"{staff.email} belongs to a member of the client site Acme Corp. Engineers are the IT company&#x27;s own "
+        "staff: invite them with their work address at the IT company, not one a client site uses."
+    ) in page
+    _refused_untouched(response, staff)
+
+
+def test_a_deactivated_client_user_is_still_a_client_user(users, acme, django_capture_on_commit_callbacks):
+    # Their client admin can reactivate them at any time, and their mailbox is still the client's.
+    staff = users["acme_staff"]
+    acme.memberships.filter(user=staff).update(is_active=False)
+    response = _invite_engineer(users, staff.email, django_capture_on_commit_callbacks)
+    assert "belongs to a deactivated member of the client site Acme Corp." in response.content.decode()
+    _refused_untouched(response, staff)
+
+
+def test_an_address_invited_to_a_client_site_cannot_become_an_engineer(users, acme, django_capture_on_commit_callbacks):
+    invitation_create(client=acme, email="newcomer@acme.example", role="staff")
+    response = _invite_engineer(users, "newcomer@acme.example", django_capture_on_commit_callbacks)
+    assert response.status_code == 400
+    assert "belongs to a person invited to the client site Acme Corp." in response.content.decode()
+    assert not User.objects.filter(email="newcomer@acme.example").exists() and mail.outbox == []
+
+
+def test_an_expired_invitation_does_not_hold_the_address(users, acme, django_capture_on_commit_callbacks):
+    invitation_create(client=acme, email="late@msp.example", role="staff")
+    Invitation.objects.filter(email="late@msp.example").update(expires_at=timezone.now() - timedelta(minutes=1))
+    assert _invite_engineer(users, "late@msp.example", django_capture_on_commit_callbacks).status_code == 302
+    assert EngineerProfile.objects.filter(user__email="late@msp.example").exists()
+
+
+def test_a_member_of_two_sites_is_named_with_both(users, globex, django_capture_on_commit_callbacks):
+    staff = users["acme_staff"]
+    membership_grant(user=staff, client=globex, role="staff")
+    globex.memberships.filter(user=staff).update(is_active=False)
+    response = _invite_engineer(users, staff.email, django_capture_on_commit_callbacks)
+    assert (
+        f"{staff.email} belongs to a deactivated member of the client site Globex and a member of the client site "
+        "Acme Corp."
+    ) in response.content.decode()
+
+
+def test_an_account_on_no_site_can_become_an_engineer(users, django_capture_on_commit_callbacks):
+    response = _invite_engineer(users, users["outsider"].email, django_capture_on_commit_callbacks)
+    assert response.status_code == 302
+    assert EngineerProfile.objects.filter(user=users["outsider"]).exists()
+    [email] = mail.outbox
+    assert email.to == [users["outsider"].email]
 
 
 def test_coverage_change_applies_at_once(users, acme, globex):
