@@ -40,6 +40,13 @@ def site_validate(*, name: str, subdomain: str, admin_email: str) -> None:
         validate_email(admin_email)
     except ValidationError:
         errors["admin_email"] = ["Enter a valid email address."]
+    else:
+        from shared_apps.tenancy.services import member_email_check
+
+        try:
+            member_email_check(email=admin_email, site_name=name.strip() or "the site")
+        except ValidationError as error:
+            errors["admin_email"] = error.messages
     if errors:
         raise ValidationError(errors)
 

@@ -11,6 +11,22 @@ from shared_apps.tenancy.models import Client, Invitation, Membership
 from shared_apps.tenancy.schema_names import quote_ident
 
 
+def member_email_check(*, email: str, site_name: str) -> None:
+    """Raise ValidationError if `email` belongs to one of the IT company's engineers (any
+    engineer profile, active or not): they reach a site through the coverage the platform admins
+    set and take no seat, so they are never a site's member as well (the platform console refuses
+    the converse, shared_apps/engineers/services.py)."""
+    from shared_apps.engineers.models import EngineerProfile
+
+    if EngineerProfile.objects.filter(user__email__iexact=email.strip()).exists():
+        raise ValidationError(
+            f"{email.strip().lower()} belongs to one of the IT company's engineers. Engineers are not invited "
+            f"as staff: they reach {site_name} through the coverage the IT company sets on its platform, and "
+            "take no seat.",
+            code="engineer",
+        )
+
+
 @transaction.atomic
 def invitation_create(*, client: Client, email: str, role: str, invited_by=None) -> Invitation:
     """Invite `email` to `client` and queue the email after commit. Re-inviting someone replaces
@@ -18,6 +34,7 @@ def invitation_create(*, client: Client, email: str, role: str, invited_by=None)
     email = email.strip().lower()
     if Membership.objects.filter(client=client, user__email__iexact=email, is_active=True).exists():
         raise ValidationError(f"{email} is already a member of {client.name}.")
+    member_email_check(email=email, site_name=client.name)
     seat_take_check(client, email=email)  # a pending invitation holds a seat
     Invitation.objects.filter(client=client, email=email, accepted_at__isnull=True).delete()
     token = Invitation.new_token()
@@ -43,6 +60,7 @@ def invitation_accept(*, invitation: Invitation, user: User | None = None, passw
         user = User.objects.create_user(email=invitation.email, password=password, full_name=full_name.strip())
     elif user.email.lower() != invitation.email.lower():
         raise ValidationError(f"This invitation is for {invitation.email}; you are logged in as {user.email}.")
+    member_email_check(email=invitation.email, site_name=invitation.client.name)
     from allauth.account.models import EmailAddress
 
     EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
@@ -76,6 +94,7 @@ def membership_deactivate(*, membership: Membership, by: User) -> Membership:
 @transaction.atomic
 def membership_reactivate(*, membership: Membership) -> Membership:
     if not membership.is_active:
+        member_email_check(email=membership.user.email, site_name=membership.client.name)
         seat_take_check(membership.client, email=membership.user.email)
     membership.is_active = True
     membership.deactivated_at = None
@@ -156,6 +175,7 @@ def membership_create_from_signup(*, user: User, client: Client) -> Membership:
 @transaction.atomic
 def membership_grant(*, user: User, client: Client, role: str) -> Membership:
     """Make `user` an active member of `client` with `role` (used by the demo and fixtures)."""
+    member_email_check(email=user.email, site_name=client.name)
     if not Membership.objects.filter(user=user, client=client, is_active=True).exists():
         seat_take_check(client, email=user.email)
     membership, _ = Membership.objects.update_or_create(

@@ -195,6 +195,7 @@ def team(request):
             "invite_form": invite_form,
             "signup_form": signup_form,
         },
+        status=400 if invite_form.errors else 200,
     )
 
 

@@ -143,6 +143,17 @@ def test_bad_subdomains_are_refused_with_a_clear_message_and_create_nothing(worl
     assert _snapshot() == before
 
 
+def test_the_first_admin_cannot_be_an_engineer(world, db, users):
+    before = _snapshot()
+    with pytest.raises(ValidationError) as caught:
+        provision_site(name="Initech", subdomain="initech", admin_email=users["engineer_all"].email.upper())
+    assert caught.value.message_dict["admin_email"] == [
+        f"{users['engineer_all'].email} belongs to one of the IT company's engineers. Engineers are not invited "
+        "as staff: they reach Initech through the coverage the IT company sets on its platform, and take no seat."
+    ]
+    assert _snapshot() == before
+
+
 def test_missing_name_and_bad_email_are_refused(world, db):
     before = _snapshot()
     with pytest.raises(ValidationError) as caught:

@@ -132,3 +132,31 @@ def test_client_admin_turns_on_self_signup_for_listed_domains(users, acme):
     admin.post("/team/signup/", {"signup-allow_signup": "on", "signup-signup_domains": "Acme.example, @acme.co.uk"})
     acme.refresh_from_db()
     assert acme.allow_signup and acme.signup_domains == ["acme.co.uk", "acme.example"]
+
+
+# --- engineers are not invited as staff --------------------------------------------------------
+
+
+def test_an_engineers_address_cannot_be_invited_as_staff(users, acme, django_capture_on_commit_callbacks):
+    engineer = users["engineer_all"]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = http(ACME_HOST, users["acme_admin"]).post(
+            "/team/", {"invite-email": engineer.email, "invite-role": "staff"}
+        )
+    assert response.status_code == 400
+    assert (
+        f"{engineer.email} belongs to one of the IT company&#x27;s engineers. Engineers are not invited as staff: "
+        "they reach Acme Corp through the coverage the IT company sets on its platform, and take no seat."
+    ) in response.content.decode()
+    assert not Invitation.objects.filter(email=engineer.email).exists() and mail.outbox == []
+
+
+def test_an_engineer_cannot_accept_an_invitation_sent_before_they_became_one(users, acme):
+    # Written before the rule existed: the invitation cannot make the engineer a member either.
+    invitation = Invitation.objects.create(
+        client=acme, email=users["engineer_acme"].email, role="staff", token_hash=Invitation.hash_token("old")
+    )
+    response = http(ACME_HOST, users["engineer_acme"]).post("/invite/old/", follow=True)
+    assert "belongs to one of the IT company&#x27;s engineers" in response.content.decode()
+    assert not Membership.objects.filter(user=users["engineer_acme"]).exists()
+    assert Invitation.objects.get(pk=invitation.pk).accepted_at is None
