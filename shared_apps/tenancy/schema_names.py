@@ -13,9 +13,13 @@ RESERVED_SUBDOMAINS = frozenset(
     """
     www admin administrator api app apps assets auth billing blog cdn console dashboard dev docs
     email ftp help imap localhost login logout mail media mx ns ns1 ns2 pop public root smtp
-    static status support system template templates tenant tenants test webmail ws wss
+    static status support system template templates tenant tenant-template tenants test webmail ws wss
     """.split()
 )
+# PostgreSQL keeps `pg_` for its own schemas (a `CREATE SCHEMA pg_x` fails); our schema names are
+# generated (`s_<subdomain>_<random>`), but a site called `pg-...` would still read like one of
+# the server's own schemas in every listing and log, so the prefix is reserved outright.
+RESERVED_PREFIXES = ("pg-", "pg_")
 _IDENT_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -32,6 +36,12 @@ def subdomain_validate(value: str) -> str:
     if not SUBDOMAIN_MIN <= len(value) <= SUBDOMAIN_MAX:
         raise ValidationError(
             f"Use {SUBDOMAIN_MIN} to {SUBDOMAIN_MAX} characters (this one has {len(value)}).", code="length"
+        )
+    if value.startswith(RESERVED_PREFIXES):
+        raise ValidationError(
+            f"Subdomains starting with '{value[:3]}' are reserved (PostgreSQL keeps 'pg_' for its own schemas); "
+            "choose another subdomain.",
+            code="reserved",
         )
     if not _SUBDOMAIN_RE.match(value):
         raise ValidationError(

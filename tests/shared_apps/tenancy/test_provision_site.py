@@ -8,6 +8,7 @@ from django_tenants.utils import schema_context
 
 from shared_apps.tenancy.models import Client, Domain, Invitation, Membership
 from shared_apps.tenancy.provisioning import ProvisioningError, provision_site
+from shared_apps.tenancy.schema_names import subdomain_validate
 from tenant_apps.tickets.models import DEFAULT_CATEGORIES, Category, SLAPolicy, TicketCounter
 from tests.conftest import http
 
@@ -123,6 +124,10 @@ HOSTILE = [
     ("acme", "already taken"),
     ("www", "reserved"),
     ("template", "reserved"),
+    ("tenant-template", "reserved"),  # the template site's schema is tenant_template
+    ("pg-sales", "Subdomains starting with 'pg-' are reserved"),
+    ("pg_sales", "Subdomains starting with 'pg_' are reserved"),
+    ("pg-", "Subdomains starting with 'pg-' are reserved"),
     ("-acme", "single hyphens"),
     ("acme-", "single hyphens"),
     ("xn--acme", "single hyphens"),
@@ -141,6 +146,11 @@ def test_bad_subdomains_are_refused_with_a_clear_message_and_create_nothing(worl
         provision_site(name="Evil", subdomain=subdomain, admin_email="x@example.com")
     assert message in " ".join(caught.value.message_dict["subdomain"])
     assert _snapshot() == before
+
+
+@pytest.mark.parametrize("subdomain", ["pgsales", "upg-sales", "tenant-templates", "my-pg-site"])
+def test_near_misses_of_reserved_names_are_fine(subdomain):
+    assert subdomain_validate(subdomain) == subdomain
 
 
 def test_the_first_admin_cannot_be_an_engineer(world, db, users):

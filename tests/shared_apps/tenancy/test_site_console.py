@@ -59,6 +59,21 @@ def test_console_shows_validation_errors_and_keeps_the_input(users):
     assert not Client.objects.filter(name="Evil").exists()
 
 
+@pytest.mark.parametrize(
+    ("subdomain", "message"),
+    [
+        ("tenant-template", "&#x27;tenant-template&#x27; is reserved; choose another subdomain."),
+        ("pg-sales", "Subdomains starting with &#x27;pg-&#x27; are reserved (PostgreSQL keeps &#x27;pg_&#x27;"),
+    ],
+)
+def test_console_refuses_reserved_subdomains_saying_why(users, subdomain, message):
+    response = http(ROOT, users["platform"]).post(
+        "/console/", {"name": "Sales", "subdomain": subdomain, "admin_email": "x@example.com"}
+    )
+    assert message in response.content.decode()
+    assert not Client.objects.filter(name="Sales").exists()
+
+
 def test_suspended_site_shows_its_users_a_suspended_page_and_keeps_data(users, acme):
     platform = http(ROOT, users["platform"])
     staff = http(ACME_HOST, users["acme_staff"])
