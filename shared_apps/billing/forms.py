@@ -25,6 +25,14 @@ class PlanForm(forms.ModelForm):
         for name in ("monthly_fee", "included_hours", "hourly_rate", "ai_overage_per_1k"):
             self.fields[name].validators.append(MinValueValidator(0))
             self.fields[name].widget.attrs["min"] = "0"
+        # 0 seats is not "unlimited": seats.py would refuse every user, even the first admin
+        # that provisioning invites, so a site on such a plan could never be used.
+        seats = self.fields["seats"]
+        seats.validators = [v for v in seats.validators if not isinstance(v, MinValueValidator)]  # one message
+        seats.validators.append(
+            MinValueValidator(1, message="A plan needs at least 1 seat (its first client admin takes one).")
+        )
+        seats.widget.attrs["min"] = "1"
 
     def clean_currency(self):
         currency = self.cleaned_data["currency"].strip().upper()

@@ -213,7 +213,7 @@ def billing_plans(request):
             messages.success(request, f"Plan {plan.name} created.")
             return redirect("billing_plans")
     context = {"plans": selectors.plan_list_for(user=request.user), "form": form}
-    return render(request, "billing/console_plans.html", context)
+    return render(request, "billing/console_plans.html", context, status=400 if form.errors else 200)
 
 
 @platform_admin_required
@@ -230,7 +230,8 @@ def billing_plan_edit(request, pk: int):
         else:
             messages.success(request, f"Plan {plan.name} saved. Issued invoices keep their prices.")
             return redirect("billing_plans")
-    return render(request, "billing/console_plan_edit.html", {"plan": plan, "form": form})
+    context = {"plan": plan, "form": form}
+    return render(request, "billing/console_plan_edit.html", context, status=400 if form.errors else 200)
 
 
 @platform_admin_required

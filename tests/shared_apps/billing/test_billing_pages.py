@@ -159,9 +159,30 @@ def test_a_plan_cannot_have_negative_prices_or_hours(users):
         {"name": "Credit", "slug": "credit", "monthly_fee": "-10.00", "currency": "EUR", "seats": "5",
          "included_hours": "-1", "hourly_rate": "-60.00", "ai_token_quota": "0", "ai_overage_per_1k": "-0.01"},
     )  # fmt: skip
-    assert response.status_code == 200  # the form again, with its errors
+    assert response.status_code == 400  # the form again, with its errors
     assert response.content.decode().count("Ensure this value is greater than or equal to 0.") == 4
     assert not Plan.objects.filter(slug="credit").exists()
+
+
+PLAN = {"name": "Nobody", "slug": "nobody", "monthly_fee": "10.00", "currency": "EUR", "seats": "0",
+        "included_hours": "0", "hourly_rate": "0", "ai_token_quota": "0", "ai_overage_per_1k": "0"}  # fmt: skip
+
+
+def test_a_plan_needs_at_least_one_seat(users, business):
+    # 0 would not mean "unlimited": seats.py would refuse every user, the site's first admin too.
+    platform = http(ROOT, users["platform"])
+    response = platform.post("/console/billing/plans/", PLAN)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "A plan needs at least 1 seat (its first client admin takes one)." in page and 'min="1"' in page
+    assert not Plan.objects.filter(slug="nobody").exists()
+    response = platform.post(f"/console/billing/plans/{business.pk}/", PLAN | {"name": "Business", "slug": "business"})
+    assert response.status_code == 400 and "A plan needs at least 1 seat" in response.content.decode()
+    business.refresh_from_db()
+    assert business.seats == 10
+    page = platform.post("/console/billing/plans/", PLAN | {"seats": "-1"}).content.decode()
+    assert "A plan needs at least 1 seat" in page and "greater than or equal to 0" not in page  # one message
+    assert platform.post("/console/billing/plans/", PLAN | {"seats": "1"}).status_code == 302
 
 
 def test_platform_admin_creates_a_plan_and_changes_a_sites_plan_mid_month(acme, users, business):
