@@ -15,6 +15,7 @@ urlpatterns = [
     path("team/signup/", views.team_signup_settings, name="team_signup_settings"),
     path("team/<int:membership_id>/deactivate/", views.team_member_deactivate, name="team_member_deactivate"),
     path("team/<int:membership_id>/reactivate/", views.team_member_reactivate, name="team_member_reactivate"),
+    path("team/invitations/<int:invitation_id>/cancel/", views.team_invitation_cancel, name="team_invitation_cancel"),
     path("", include("tenant_apps.tickets.urls")),
     path("", include("tenant_apps.profiles.urls")),
     # An engineer's one picture for every site they cover (client staff's: `person_avatar`).

@@ -29,6 +29,7 @@ ROLES = [
 SAMPLE_KWARGS = {
     "subdomain": "acme",
     "membership_id": "1",
+    "invitation_id": "1",
     "token": "not-a-real-token",
     "key": "not-a-real-key",
     "uidb36": "1",
@@ -78,6 +79,7 @@ TENANT_EXPECT = {
     "team_signup_settings": {"acme_admin": 405, "acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
     "team_member_deactivate": {"acme_admin": 405, "acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
     "team_member_reactivate": {"acme_admin": 405, "acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
+    "team_invitation_cancel": {"acme_admin": 405, "acme_staff": 403, "engineer_all": 403, "engineer_acme": 403},
     "invitation_accept": {"*": 404},  # unknown token: 404 for everyone
     "notification_settings": {},
     "ticket_list": {},

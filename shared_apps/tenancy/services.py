@@ -30,17 +30,21 @@ def member_email_check(*, email: str, site_name: str) -> None:
 @transaction.atomic
 def invitation_create(*, client: Client, email: str, role: str, invited_by=None) -> Invitation:
     """Invite `email` to `client` and queue the email after commit. Re-inviting someone replaces
-    their pending invitation (the old link stops working)."""
+    their pending invitation (the old link stops working); then `invitation.replaced_pending` is
+    True, so the caller can say so."""
     email = email.strip().lower()
     if Membership.objects.filter(client=client, user__email__iexact=email, is_active=True).exists():
         raise ValidationError(f"{email} is already a member of {client.name}.")
     member_email_check(email=email, site_name=client.name)
     seat_take_check(client, email=email)  # a pending invitation holds a seat
-    Invitation.objects.filter(client=client, email=email, accepted_at__isnull=True).delete()
+    earlier = Invitation.objects.filter(client=client, email=email, accepted_at__isnull=True)
+    replaced_pending = earlier.filter(expires_at__gt=timezone.now()).exists()
+    earlier.delete()
     token = Invitation.new_token()
     invitation = Invitation.objects.create(
         client=client, email=email, role=role, token_hash=Invitation.hash_token(token), invited_by=invited_by
     )
+    invitation.replaced_pending = replaced_pending
     from shared_apps.tenancy.tasks import invitation_send
 
     transaction.on_commit(lambda: invitation_send.delay(invitation.pk, token))
@@ -72,6 +76,17 @@ def invitation_accept(*, invitation: Invitation, user: User | None = None, passw
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
     return membership
+
+
+@transaction.atomic
+def invitation_cancel(*, invitation: Invitation) -> None:
+    """Withdraw a pending invitation: its link stops working and its seat is free again."""
+    invitation = Invitation.objects.select_for_update().filter(pk=invitation.pk).first()
+    if invitation is None:
+        return  # cancelled twice at once: the first did it
+    if invitation.accepted_at is not None:
+        raise ValidationError(f"{invitation.email} has already accepted; deactivate them instead.")
+    invitation.delete()
 
 
 @transaction.atomic

@@ -24,7 +24,7 @@ from shared_apps.tenancy.forms import (
 from shared_apps.tenancy.links import site_url
 from shared_apps.tenancy.middleware import not_found
 from shared_apps.tenancy.provisioning import provision_site
-from shared_apps.tenancy.selectors import ROLE_CLIENT_ADMIN, ROLE_PLATFORM
+from shared_apps.tenancy.selectors import ROLE_CLIENT_ADMIN, ROLE_PLATFORM, ROLE_STAFF
 
 
 @require_GET
@@ -172,7 +172,7 @@ def team(request):
     invite_form = InviteForm(request.POST or None, prefix="invite")
     if request.method == "POST" and invite_form.is_valid():
         try:
-            services.invitation_create(
+            invitation = services.invitation_create(
                 client=site,
                 email=invite_form.cleaned_data["email"],
                 role=invite_form.cleaned_data["role"],
@@ -181,7 +181,11 @@ def team(request):
         except ValidationError as error:
             _add_form_errors(invite_form, error)
         else:
-            messages.success(request, f"Invitation sent to {invite_form.cleaned_data['email']}.")
+            if invitation.replaced_pending:
+                note = f"A new invitation link was sent to {invitation.email}; the earlier one no longer works."
+            else:
+                note = f"Invitation sent to {invitation.email}."
+            messages.success(request, note)
             return redirect("team")
     signup_form = SignupSettingsForm(
         initial={"allow_signup": site.allow_signup, "signup_domains": ", ".join(site.signup_domains)}, prefix="signup"
@@ -236,8 +240,28 @@ def team_member_reactivate(request, membership_id: int):
     membership = get_object_or_404(
         selectors.member_list_for(user=request.user, client=request.tenant), pk=membership_id
     )
-    services.membership_reactivate(membership=membership)
-    messages.success(request, f"{membership.user.email} can use this site again.")
+    try:
+        services.membership_reactivate(membership=membership)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{membership.user.email} can use this site again.")
+    return redirect("team")
+
+
+@client_admin_required
+@require_POST
+def team_invitation_cancel(request, invitation_id: int):
+    invitation = get_object_or_404(
+        selectors.invitation_pending_list_for(user=request.user, client=request.tenant), pk=invitation_id
+    )
+    try:
+        services.invitation_cancel(invitation=invitation)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        note = f"The invitation to {invitation.email} is cancelled: its link no longer works and its seat is free."
+        messages.success(request, note)
     return redirect("team")
 
 
@@ -248,6 +272,9 @@ def invitation_accept(request, token: str):
     if invitation is None or invitation.client_id != request.tenant.pk:
         return not_found(request)
     if not invitation.is_pending:
+        if request.role in (ROLE_CLIENT_ADMIN, ROLE_STAFF) and request.user.email.lower() == invitation.email.lower():
+            # The invited person, back on a link they already used: nothing to do but go in.
+            return render(request, "site/invitation_already_member.html", {"invitation": invitation})
         return render(request, "site/invitation_expired.html", {"invitation": invitation}, status=410)
     user = request.user if request.user.is_authenticated else None
     needs_login = user is None and account_exists(email=invitation.email)

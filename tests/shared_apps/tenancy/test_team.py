@@ -46,7 +46,9 @@ def test_invited_person_sets_a_password_and_lands_on_the_site(users, acme, djang
     user = User.objects.get(email="new.hire@acme.example")
     assert user.check_password(NEW_PASSWORD) and user.full_name == "New Hire"
     assert Membership.objects.get(user=user, client=acme).role == "staff"
-    assert visitor.get(path).status_code == 410  # the link works once
+    again = visitor.get(path)  # the link works once; back on it, its new member is told they are in
+    assert again.status_code == 200 and "You are already a member of Acme Corp" in again.content.decode()
+    assert http(ACME_HOST).get(path).status_code == 410
 
 
 def test_existing_user_logs_in_to_accept(users, acme, django_capture_on_commit_callbacks, password):
@@ -160,3 +162,134 @@ def test_an_engineer_cannot_accept_an_invitation_sent_before_they_became_one(use
     assert "belongs to one of the IT company&#x27;s engineers" in response.content.decode()
     assert not Membership.objects.filter(user=users["engineer_acme"]).exists()
     assert Invitation.objects.get(pk=invitation.pk).accepted_at is None
+
+
+# --- cancelling and replacing invitations ------------------------------------------------------
+
+
+def test_client_admin_cancels_a_pending_invitation_and_its_link_stops_working(
+    users, acme, django_capture_on_commit_callbacks
+):
+    path = _invite(users, "maybe@acme.example", django_capture_on_commit_callbacks)
+    admin = http(ACME_HOST, users["acme_admin"])
+    invitation = Invitation.objects.get(email="maybe@acme.example")
+    page = admin.get("/team/").content.decode()
+    assert f'action="/team/invitations/{invitation.pk}/cancel/"' in page and "Cancel invitation" in page
+
+    response = admin.post(f"/team/invitations/{invitation.pk}/cancel/", follow=True)
+    page = response.content.decode()
+    assert "The invitation to maybe@acme.example is cancelled: its link no longer works and its seat is free." in page
+    assert "maybe@acme.example ·" not in page and not Invitation.objects.filter(pk=invitation.pk).exists()
+    assert http(ACME_HOST).get(path).status_code == 404
+    assert admin.post(f"/team/invitations/{invitation.pk}/cancel/").status_code == 404  # nothing left to cancel
+
+
+def test_cancelling_an_invitation_frees_its_seat(users, acme):
+    from shared_apps.billing.seats import seat_use
+    from tests.shared_apps.billing.conftest import plan_make, subscribe
+
+    subscribe(acme, plan_make("three", seats=3))  # admin + staff + one invitation
+    invitation = invitation_create(client=acme, email="first@acme.example", role="staff")
+    admin = http(ACME_HOST, users["acme_admin"])
+    response = admin.post("/team/", {"invite-email": "second@acme.example", "invite-role": "staff"})
+    assert response.status_code == 400 and "2 active and 1 invited already" in response.content.decode()
+    admin.post(f"/team/invitations/{invitation.pk}/cancel/")
+    assert seat_use(acme).used == 2
+    assert admin.post("/team/", {"invite-email": "second@acme.example", "invite-role": "staff"}).status_code == 302
+
+
+@pytest.mark.parametrize(("role", "status"), [("acme_staff", 403), ("engineer_all", 403), ("globex_admin", 404)])
+def test_only_the_sites_client_admins_cancel_its_invitations(users, acme, role, status):
+    invitation = invitation_create(client=acme, email="keep@acme.example", role="staff")
+    assert http(ACME_HOST, users[role]).post(f"/team/invitations/{invitation.pk}/cancel/").status_code == status
+    assert Invitation.objects.filter(pk=invitation.pk).exists()
+
+
+def test_an_invitation_of_another_site_cannot_be_cancelled(users, globex):
+    invitation = invitation_create(client=globex, email="keep@globex.example", role="staff")
+    assert http(ACME_HOST, users["acme_admin"]).post(f"/team/invitations/{invitation.pk}/cancel/").status_code == 404
+    assert Invitation.objects.filter(pk=invitation.pk).exists()
+
+
+def test_cancel_needs_a_post_with_the_csrf_token(users, acme):
+    from django.test import Client as HttpClient
+
+    invitation = invitation_create(client=acme, email="keep@acme.example", role="staff")
+    admin = HttpClient(HTTP_HOST=ACME_HOST, enforce_csrf_checks=True)
+    admin.force_login(users["acme_admin"])
+    assert admin.get(f"/team/invitations/{invitation.pk}/cancel/").status_code == 405
+    assert admin.post(f"/team/invitations/{invitation.pk}/cancel/").status_code == 403
+    assert Invitation.objects.filter(pk=invitation.pk).exists()
+
+
+def test_reinviting_says_the_earlier_link_no_longer_works(users, django_capture_on_commit_callbacks):
+    old_path = _invite(users, "twice@acme.example", django_capture_on_commit_callbacks)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = http(ACME_HOST, users["acme_admin"]).post(
+            "/team/", {"invite-email": "twice@acme.example", "invite-role": "admin"}, follow=True
+        )
+    assert (
+        "A new invitation link was sent to twice@acme.example; the earlier one no longer works."
+        in response.content.decode()
+    )
+    [message] = mail.outbox
+    new_path = re.search(r"http://acme\.tenantdesk\.localhost(/invite/\S+/)", message.body).group(1)
+    assert new_path != old_path
+    visitor = http(ACME_HOST)
+    assert visitor.get(old_path).status_code == 404
+    assert visitor.post(old_path, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}).status_code == 404
+    assert not User.objects.filter(email="twice@acme.example").exists()
+    response = visitor.post(new_path, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    assert response.status_code == 302
+    assert Membership.objects.get(user__email="twice@acme.example").role == "admin"
+
+
+def test_reinviting_after_expiry_is_an_ordinary_invitation(users, django_capture_on_commit_callbacks):
+    _invite(users, "late@acme.example", django_capture_on_commit_callbacks)
+    Invitation.objects.filter(email="late@acme.example").update(expires_at=timezone.now() - timedelta(minutes=1))
+    response = http(ACME_HOST, users["acme_admin"]).post(
+        "/team/", {"invite-email": "late@acme.example", "invite-role": "staff"}, follow=True
+    )
+    assert "Invitation sent to late@acme.example." in response.content.decode()
+
+
+# --- a used link ---------------------------------------------------------------------------------
+
+
+def test_reopening_a_used_link_as_that_member_says_they_are_in(users, django_capture_on_commit_callbacks):
+    path = _invite(users, "joined@acme.example", django_capture_on_commit_callbacks)
+    member = http(ACME_HOST)
+    member.post(path, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    response = member.get(path)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "You are already a member of Acme Corp" in page and 'href="/">Go to Acme Corp</a>' in page
+    assert "invite you again" not in page
+
+
+def test_a_used_link_is_expired_for_anyone_else(users, acme, django_capture_on_commit_callbacks):
+    path = _invite(users, "joined@acme.example", django_capture_on_commit_callbacks)
+    http(ACME_HOST).post(path, {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    for client in (http(ACME_HOST), http(ACME_HOST, users["acme_staff"])):
+        response = client.get(path)
+        assert response.status_code == 410 and "invite you again" in response.content.decode()
+    # ...and for the invited person once they were taken off the site.
+    joined = User.objects.get(email="joined@acme.example")
+    acme.memberships.filter(user=joined).update(is_active=False)
+    response = http(ACME_HOST, joined).get(path)
+    assert response.status_code == 410 and "invite you again" in response.content.decode()
+
+
+def test_reactivating_beyond_the_seats_says_why(users, acme):
+    from tests.shared_apps.billing.conftest import plan_make, subscribe
+
+    subscribe(acme, plan_make("tiny", seats=2))
+    staff = acme.memberships.get(user=users["acme_staff"])
+    admin = http(ACME_HOST, users["acme_admin"])
+    admin.post(f"/team/{staff.pk}/deactivate/")
+    invitation_create(client=acme, email="replacement@acme.example", role="staff")
+    response = admin.post(f"/team/{staff.pk}/reactivate/", follow=True)
+    assert response.status_code == 200
+    assert "The Tiny plan allows 2 users on Acme Corp: 1 active and 1 invited already." in response.content.decode()
+    assert not Membership.objects.get(pk=staff.pk).is_active
