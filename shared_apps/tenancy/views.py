@@ -95,14 +95,21 @@ def console_sites(request):
 
 
 @platform_admin_required
-@require_POST
 def console_site_suspend(request, subdomain: str):
+    """GET asks first (what happens, how to undo it); only the POST from that page suspends."""
     site = selectors.site_get_for(user=request.user, subdomain=subdomain)
     if site is None:
         return not_found(request)
-    services.site_suspend(client=site, by=request.user)
-    messages.success(request, f"{site.name} is suspended. Its users now see a 'suspended' page; nothing was deleted.")
-    return redirect("console_sites")
+    if site.is_suspended:
+        messages.info(request, f"{site.name} is suspended already.")
+        return redirect("console_sites")
+    if request.method == "POST":
+        services.site_suspend(client=site, by=request.user)
+        messages.success(
+            request, f"{site.name} is suspended. Its users now see a 'suspended' page; nothing was deleted."
+        )
+        return redirect("console_sites")
+    return render(request, "console/site_suspend.html", {"target": site, "address": site_url(site)})
 
 
 @platform_admin_required

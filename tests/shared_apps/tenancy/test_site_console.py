@@ -3,6 +3,7 @@
 import pytest
 from django.core import mail
 from django.db import connection
+from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
 
 from shared_apps.tenancy.models import Client
@@ -76,9 +77,42 @@ def test_suspended_site_shows_its_users_a_suspended_page_and_keeps_data(users, a
     assert staff.get("/").status_code == 200
 
 
+def test_suspend_asks_first_and_says_what_happens_and_how_to_undo_it(users, acme):
+    platform = http(ROOT, users["platform"])
+    list_page = platform.get("/console/").content.decode()
+    # The list's "Suspend" is a link to the question, not a form that suspends on the spot.
+    assert 'href="/console/sites/acme/suspend/"' in list_page
+    assert 'action="/console/sites/acme/suspend/"' not in list_page
+    page = platform.get("/console/sites/acme/suspend/")
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "Suspend Acme Corp?" in text and "http://acme.tenantdesk.localhost/" in text
+    assert "suspended” page" in text and "nothing is deleted" in text and "Reactivate" in text
+    assert 'method="post"' in text and "csrfmiddlewaretoken" in text
+    acme.refresh_from_db()
+    assert not acme.is_suspended  # looking at the question changes nothing
+
+    response = platform.post("/console/sites/acme/suspend/")
+    assert response.status_code == 302 and response["Location"] == "/console/"
+    acme.refresh_from_db()
+    assert acme.is_suspended
+    # Asking again about a suspended site: nothing to confirm, back to the list.
+    again = platform.get("/console/sites/acme/suspend/", follow=True)
+    assert "Acme Corp is suspended already." in again.content.decode()
+
+
+def test_suspending_needs_the_csrf_token(users, acme):
+    platform = HttpClient(HTTP_HOST=ROOT, enforce_csrf_checks=True)
+    platform.force_login(users["platform"])
+    assert platform.post("/console/sites/acme/suspend/").status_code == 403
+    acme.refresh_from_db()
+    assert not acme.is_suspended
+
+
 @pytest.mark.parametrize("role", ["engineer_all", "acme_admin", "outsider"])
 def test_only_platform_admins_can_act_on_sites(users, acme, role):
     client = http(ROOT, users[role])
+    assert client.get("/console/sites/acme/suspend/").status_code == 404
     assert client.post("/console/sites/acme/suspend/").status_code == 404
     assert client.post("/console/sites/acme/delete/", {"confirmation": "acme"}).status_code == 404
     assert client.post("/console/", {"name": "X", "subdomain": "xyz", "admin_email": "a@b.example"}).status_code == 404
