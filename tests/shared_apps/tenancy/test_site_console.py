@@ -20,6 +20,47 @@ def test_console_lists_sites_with_status_and_users(users, acme):
     assert b"Acme Corp" in response.content and b"Active" in response.content
 
 
+def test_console_list_shows_the_address_as_text_and_links_to_the_sites_page(users, acme):
+    """A platform admin has no access to a site's data: a link to the site only led to its 404."""
+    page = http(ROOT, users["platform"]).get("/console/").content.decode()
+    assert "acme.tenantdesk.localhost" in page
+    assert 'href="http://acme.tenantdesk.localhost' not in page and "//acme." not in page
+    assert '<a class="fw-semibold" href="/console/sites/acme/">Acme Corp</a>' in page
+
+
+def test_site_page_gives_the_address_figures_and_actions(users, acme):
+    response = http(ROOT, users["platform"]).get("/console/sites/acme/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert '<code class="user-select-all fs-6 text-break">http://acme.tenantdesk.localhost/</code>' in page
+    assert 'href="http://acme.' not in page
+    assert response.context["target"].user_count == 2
+    for action in ("/console/sites/acme/suspend/", "/console/sites/acme/ai/", "/console/sites/acme/export/",
+                   "/console/sites/acme/delete/", "/console/billing/subscriptions/acme/"):  # fmt: skip
+        assert f'href="{action}"' in page, action
+    assert "Suspended" not in page
+
+
+def test_site_page_says_who_suspended_it(users, acme):
+    from shared_apps.billing.models import Subscription
+    from shared_apps.tenancy.services import site_suspend
+
+    platform = http(ROOT, users["platform"])
+    site_suspend(client=acme, by=users["platform"])
+    page = platform.get("/console/sites/acme/").content.decode()
+    assert ", by a platform admin." in page
+    assert 'action="/console/sites/acme/reactivate/"' in page
+    Subscription.objects.filter(client=acme).update(suspended_for_nonpayment=True)
+    page = platform.get("/console/sites/acme/").content.decode()
+    assert "billing, for an invoice unpaid past the grace period" in page
+
+
+@pytest.mark.parametrize("role", ["engineer_all", "acme_admin", "outsider"])
+def test_site_page_is_only_for_platform_admins(users, acme, role):
+    assert http(ROOT, users[role]).get("/console/sites/acme/").status_code == 404
+    assert http(ROOT, users["platform"]).get("/console/sites/nosuchsite/").status_code == 404
+
+
 def test_console_list_costs_the_same_queries_for_any_number_of_sites(users):
     client = http(ROOT, users["platform"])
     client.get("/console/")
