@@ -161,6 +161,13 @@ def test_only_platform_admins_can_act_on_sites(users, acme, role):
     assert not acme.is_suspended and not Client.objects.filter(subdomain="xyz").exists()
 
 
+def test_delete_page_asks_to_type_the_subdomain_once(users, acme):
+    page = http(ROOT, users["platform"]).get("/console/sites/acme/delete/").content.decode()
+    assert page.count("to confirm") == 1
+    assert '<label class="form-label" for="id_confirmation">Type <code>acme</code> to confirm</label>' in page
+    assert 'name="confirmation" id="id_confirmation"' in page
+
+
 def test_delete_needs_the_subdomain_typed_again(users, acme):
     client = http(ROOT, users["platform"])
     response = client.post("/console/sites/acme/delete/", {"confirmation": "Acme"})
