@@ -18,6 +18,7 @@ urlpatterns = [
     path("console/", views.console_sites, name="console_sites"),
     path("console/engineers/", engineer_views.engineer_list, name="engineer_list"),
     path("console/engineers/<int:profile_id>/", engineer_views.engineer_edit, name="engineer_edit"),
+    path("console/sites/<slug:subdomain>/", views.console_site_detail, name="console_site_detail"),
     path("console/sites/<slug:subdomain>/suspend/", views.console_site_suspend, name="console_site_suspend"),
     path("console/sites/<slug:subdomain>/reactivate/", views.console_site_reactivate, name="console_site_reactivate"),
     path("console/sites/<slug:subdomain>/delete/", views.console_site_delete, name="console_site_delete"),

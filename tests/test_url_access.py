@@ -159,7 +159,8 @@ PUBLIC_EXPECT = {
     "console_sites": {"*": 404, "platform": 200, "anonymous": "login"},
     "engineer_list": {"*": 404, "platform": 200, "anonymous": "login"},
     "engineer_edit": {"*": 404, "platform": 404, "anonymous": "login"},  # no profile with the sample id
-    "console_site_suspend": {"*": 404, "platform": 405, "anonymous": "login"},
+    "console_site_detail": {"*": 404, "platform": 200, "anonymous": "login"},
+    "console_site_suspend": {"*": 404, "platform": 200, "anonymous": "login"},  # GET: the confirmation page
     "console_site_reactivate": {"*": 404, "platform": 405, "anonymous": "login"},
     "console_site_delete": {"*": 404, "platform": 200, "anonymous": "login"},
     "console_site_ai": {"*": 404, "platform": 200, "anonymous": "login"},

@@ -77,6 +77,33 @@ def subscription_for(*, client) -> Subscription | None:
     return Subscription.objects.select_related("plan").filter(client=client).first()
 
 
+@dataclass(frozen=True)
+class SiteSuspension:
+    """Why a site is suspended: billing's dunning (an invoice stayed unpaid past the grace
+    period; recording the payment reactivates it) or a platform admin (only they reactivate)."""
+
+    since: dt.datetime | None
+    for_nonpayment: bool
+
+
+def site_suspension_for(*, client, subscription: Subscription | None = None) -> SiteSuspension | None:
+    """None for a site that is not suspended. One query, none when the caller already holds the
+    site's `subscription`."""
+    if not client.is_suspended:
+        return None
+    if subscription is None:
+        for_nonpayment = Subscription.objects.filter(client_id=client.pk, suspended_for_nonpayment=True).exists()
+    else:
+        for_nonpayment = subscription.suspended_for_nonpayment
+    return SiteSuspension(since=client.suspended_at, for_nonpayment=for_nonpayment)
+
+
+def invoice_overdue_list_for(*, user, client, today: dt.date) -> QuerySet[Invoice]:
+    """The site's unpaid invoices past their due date, oldest first (its client admins only)."""
+    overdue = invoice_list_for(user=user, client=client).filter(status=Invoice.Status.OPEN, due_on__lt=today)
+    return overdue.order_by("due_on", "pk")
+
+
 @dataclass
 class AIUsage:
     month: dt.date

@@ -107,6 +107,7 @@ def billing_home(request):
         "usage": selectors.ai_usage_for(client=site, plan=plan, month=timezone.localdate()),
         "invoices": selectors.invoice_list_for(user=request.user, client=site),
         "today": timezone.localdate(),
+        "suspension": selectors.site_suspension_for(client=site, subscription=subscription),
     }
     return render(request, "billing/site_billing.html", context)
 

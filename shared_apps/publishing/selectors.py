@@ -2,8 +2,9 @@
 
 Who manages what: platform admins every global article and every announcement; engineers every
 global article (they write the knowledge) and the announcements whose sites they all cover (an
-engineer covering only Acme never sees or edits a notice meant for Globex; "all sites" needs an
-engineer who covers all sites).
+engineer covering only Acme never edits a notice meant for Globex too; "all sites" needs an
+engineer who covers all sites). Engineers see, read-only, the others that show on a site they
+cover (an "all sites" notice shows on Acme), without the names of the sites they do not cover.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -70,27 +72,61 @@ def announcement_targets_for(*, user, role: str | None) -> Targets:
     return Targets(all_sites=False, sites=client_sites_queryset().filter(engineers=profile))
 
 
+def _managed_by(targets: Targets) -> QuerySet[Announcement]:
+    """The announcements a publisher may edit and end: any, when they may address every site;
+    else those addressed only to sites they cover."""
+    if targets.all_sites:
+        return Announcement.objects.all()
+    outside = client_sites_queryset().exclude(pk__in=targets.sites.values("pk"))
+    mine = Announcement.objects.filter(all_sites=False, sites__isnull=False).exclude(sites__in=outside)
+    return Announcement.objects.filter(pk__in=mine.values("pk"))
+
+
 def announcement_list_for(*, user, role: str | None) -> QuerySet[Announcement]:
-    """The announcements the user may manage, newest first, with their sites and dismissal
-    counts (two queries whatever the number)."""
+    """The announcements that reach the sites the user publishes to, newest first: all of them
+    for platform admins and engineers covering every site; for other engineers the ones shown on
+    a site they cover, "all sites" ones included.
+
+    Each row carries `can_manage` (may edit and end it, `_managed_by`), `shown_sites` (the
+    addressed sites the user covers), `other_sites` (how many more it addresses: counted, never
+    named, so an engineer learns no other client's name) and `dismissed`. Two queries whatever
+    the number."""
     targets = announcement_targets_for(user=user, role=role)
     if role not in PUBLISHERS:
         return Announcement.objects.none()
-    announcements = Announcement.objects.all()
-    if not targets.all_sites:
-        outside = client_sites_queryset().exclude(pk__in=targets.sites.values("pk"))
-        mine = Announcement.objects.filter(all_sites=False, sites__isnull=False).exclude(sites__in=outside)
-        announcements = announcements.filter(pk__in=mine.values("pk"))
+    if targets.all_sites:
+        announcements = Announcement.objects.annotate(can_manage=Value(True), other_sites=Value(0))
+        shown = Prefetch("sites", to_attr="shown_sites")
+    else:
+        covered = targets.sites.values("pk")
+        reaching = Announcement.objects.filter(Q(all_sites=True) | Q(sites__in=covered)).values("pk")
+        others = (
+            Announcement.sites.through.objects.filter(announcement=OuterRef("pk"))
+            .exclude(client__in=covered)
+            .values("announcement")
+            .annotate(n=Count("*"))
+            .values("n")
+        )
+        announcements = (
+            Announcement.objects.filter(pk__in=reaching)
+            .annotate(other_sites=Coalesce(Subquery(others), 0))
+            .annotate(can_manage=Case(When(all_sites=False, other_sites=0, then=Value(True)), default=Value(False)))
+        )
+        shown = Prefetch("sites", queryset=Client.objects.filter(pk__in=covered), to_attr="shown_sites")
     return (
         announcements.select_related("author")
-        .prefetch_related("sites")
+        .prefetch_related(shown)
         .annotate(dismissed=Count("dismissals", distinct=True))
         .order_by("-starts_at", "-pk")
     )
 
 
 def announcement_get_for(*, user, role: str | None, pk: int) -> Announcement:
-    announcement = announcement_list_for(user=user, role=role).filter(pk=pk).first()
+    """An announcement the user may edit and end, else 404 (also for one they only see)."""
+    if role not in PUBLISHERS:
+        raise Http404("No such announcement")
+    targets = announcement_targets_for(user=user, role=role)
+    announcement = _managed_by(targets).filter(pk=pk).first()
     if announcement is None:
         raise Http404("No such announcement")
     return announcement

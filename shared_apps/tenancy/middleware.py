@@ -15,6 +15,7 @@ from django_tenants.middleware.main import TenantMainMiddleware
 from shared_apps.tenancy import host_cache
 from shared_apps.tenancy.models import Client
 from shared_apps.tenancy.selectors import ROLE_CLIENT_ADMIN, site_role_for
+from shared_apps.tenancy.suspension import suspended_page
 
 # Served to anyone on a client site: health checks and static files.
 ALWAYS_OPEN = ("/healthz", "/static/")
@@ -26,6 +27,8 @@ NON_MEMBER_OPEN = ("/accounts/logout/", "/invite/")
 # Served to members of a suspended site: logging out, and people's pictures (the suspended page's
 # own user menu shows the user's).
 SUSPENDED_OPEN = ("/accounts/logout/", "/people/")
+# ...and to its client admins: the billing pages (invoices, their PDFs and lines).
+SUSPENDED_ADMIN_OPEN = ("/billing/",)
 
 
 def not_found(request):
@@ -80,7 +83,8 @@ class TenantAccessMiddleware:
                 return self.get_response(request)
             return not_found(request)
         if tenant.is_suspended and not request.path.startswith(SUSPENDED_OPEN):
-            # A client admin can still read the site's invoices: what to pay to get it back.
-            if not (request.role == ROLE_CLIENT_ADMIN and request.path.startswith("/billing/")):
-                return render(request, "tenancy/suspended.html", status=403)
+            # A client admin can still read the site's invoices, whoever suspended it: what to
+            # pay to get it back, or what was billed. Nothing else of the site's data.
+            if not (request.role == ROLE_CLIENT_ADMIN and request.path.startswith(SUSPENDED_ADMIN_OPEN)):
+                return suspended_page(request)
         return self.get_response(request)

@@ -6,6 +6,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from shared_apps.accounts.models import User
+from shared_apps.billing.models import Subscription
 from shared_apps.billing.seats import seat_take_check
 from shared_apps.tenancy.models import Client, Invitation, Membership
 from shared_apps.tenancy.schema_names import quote_ident
@@ -128,6 +129,12 @@ def site_suspend(*, client: Client, by: User | None) -> Client:
     system itself (billing's dunning, shared_apps/billing/dunning.py)."""
     if by is not None:
         _require_platform_admin(by)
+        # The platform admin's reason from now on, even where an earlier dunning suspension left
+        # its mark (a site they reactivated by hand): the suspended page must not blame billing,
+        # and recording a payment must not lift this one.
+        Subscription.objects.filter(client_id=client.pk, suspended_for_nonpayment=True).update(
+            suspended_for_nonpayment=False
+        )
     client.status = Client.Status.SUSPENDED
     client.suspended_at = timezone.now()
     client.save(update_fields=["status", "suspended_at"])

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from shared_apps.accounts.selectors import account_exists
+from shared_apps.billing.selectors import site_suspension_for
 from shared_apps.tenancy import selectors, services
 from shared_apps.tenancy.archive.exports import site_export_list, site_export_path
 from shared_apps.tenancy.forms import (
@@ -95,14 +96,33 @@ def console_sites(request):
 
 
 @platform_admin_required
-@require_POST
+@require_GET
+def console_site_detail(request, subdomain: str):
+    """One site for the platform admin: its address (as text: the site itself is its people's, a
+    platform admin has no access to its data there), figures, why it is suspended, and actions."""
+    site = selectors.site_list_for(user=request.user).select_related("plan").filter(subdomain=subdomain).first()
+    if site is None:
+        return not_found(request)
+    context = {"target": site, "address": site_url(site), "suspension": site_suspension_for(client=site)}
+    return render(request, "console/site_detail.html", context)
+
+
+@platform_admin_required
 def console_site_suspend(request, subdomain: str):
+    """GET asks first (what happens, how to undo it); only the POST from that page suspends."""
     site = selectors.site_get_for(user=request.user, subdomain=subdomain)
     if site is None:
         return not_found(request)
-    services.site_suspend(client=site, by=request.user)
-    messages.success(request, f"{site.name} is suspended. Its users now see a 'suspended' page; nothing was deleted.")
-    return redirect("console_sites")
+    if site.is_suspended:
+        messages.info(request, f"{site.name} is suspended already.")
+        return redirect("console_sites")
+    if request.method == "POST":
+        services.site_suspend(client=site, by=request.user)
+        messages.success(
+            request, f"{site.name} is suspended. Its users now see a 'suspended' page; nothing was deleted."
+        )
+        return redirect("console_sites")
+    return render(request, "console/site_suspend.html", {"target": site, "address": site_url(site)})
 
 
 @platform_admin_required

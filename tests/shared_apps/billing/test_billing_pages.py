@@ -4,6 +4,7 @@ everyone else is refused. Query counts pinned on the list, the detail and the ov
 import csv
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -115,6 +116,14 @@ def test_platform_admin_sees_all_marks_paid_and_the_site_comes_back(october, use
     acme.refresh_from_db()
     assert (october.status, october.paid_on, acme.is_suspended) == ("paid", dt.date(2026, 11, 20), False)
     assert http(ROOT, users["acme_admin"]).post(f"/console/billing/invoices/{october.number}/paid/").status_code == 404
+
+
+def test_mark_paid_sits_on_the_line_of_its_date_with_the_hint_below(october, users):
+    page = http(ROOT, users["platform"]).get(f"/console/billing/invoices/{october.number}/").content.decode()
+    row = re.search(r'<div class="d-flex flex-wrap align-items-center gap-2">(.*?)</div>', page, re.S)
+    assert row, "the date and its button share one row"
+    assert 'type="date"' in row.group(1) and "Mark paid</button>" in row.group(1)
+    assert "Empty: today." not in row.group(1) and 'id="id_paid_on_help">Empty: today.' in page
 
 
 @pytest.mark.parametrize(

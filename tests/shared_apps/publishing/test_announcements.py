@@ -151,19 +151,32 @@ def test_an_engineer_posting_another_site_by_hand_is_refused(users, acme, globex
     assert response.status_code == 302 and Announcement.objects.get().sites.get() == acme
 
 
-def test_engineers_see_and_manage_only_announcements_within_their_sites(users, acme, globex):
+def test_engineers_see_what_reaches_their_sites_and_manage_only_what_stays_within_them(users, acme, globex):
     mine = _announce(users, title="Acme only", sites=[acme])
     both = _announce(users, title="Acme and Globex", sites=[acme, globex])
     every = _announce(users, title="Everyone", all_sites=True)
+    _announce(users, title="Globex only", sites=[globex])
     narrow = http(ROOT, users["engineer_acme"])
-    page = narrow.get("/announcements/").content.decode()
-    assert "Acme only" in page and "Acme and Globex" not in page and "Everyone" not in page
-    assert narrow.get(f"/announcements/{mine.pk}/edit/").status_code == 200
+    response = narrow.get("/announcements/")
+    page = response.content.decode()
+    # What shows on Acme is listed, "all sites" included; a notice for Globex alone is not.
+    assert [a.title for a in response.context["announcements"]] == ["Everyone", "Acme and Globex", "Acme only"]
+    assert "Globex only" not in page
+    # ...and another client's name never shows: the sites it does not cover are only counted.
+    assert "Globex" not in page.replace("Acme and Globex", "")
+    assert "Acme Corp and 1 other site" in page and "Every site" in page
+    rows = {a.title: a for a in response.context["announcements"]}
+    assert (rows["Acme only"].can_manage, rows["Acme and Globex"].can_manage, rows["Everyone"].can_manage) == (
+        True, False, False)  # fmt: skip
+    assert f'href="/announcements/{mine.pk}/edit/"' in page and f'action="/announcements/{mine.pk}/end/"' in page
     for hidden in (both, every):
+        assert f"/announcements/{hidden.pk}/" not in page  # no edit link, no "End now"
         assert narrow.get(f"/announcements/{hidden.pk}/edit/").status_code == 404
         assert narrow.post(f"/announcements/{hidden.pk}/end/").status_code == 404
-    wide = http(ROOT, users["engineer_all"]).get("/announcements/").content.decode()
-    assert "Acme only" in wide and "Acme and Globex" in wide and "Everyone" in wide
+    assert page.count("read only") == 2
+    wide = http(ROOT, users["engineer_all"]).get("/announcements/")
+    assert all(a.can_manage for a in wide.context["announcements"]) and len(wide.context["announcements"]) == 4
+    assert "read only" not in wide.content.decode() and "Acme Corp, Globex" in wide.content.decode()
 
 
 @pytest.mark.parametrize("who", ["acme_admin", "acme_staff", "outsider"])
@@ -214,9 +227,9 @@ def test_announcement_list_queries_do_not_grow_with_announcements(users, acme, g
     client = http(ROOT, users["engineer_acme"])
     _announce(users, sites=[acme])
     # search_path, session, user, role (engineer), engineer profile (which sites), announcements
-    # with dismissal counts, their sites (prefetch)
+    # with dismissal counts and what the engineer may manage, their sites (prefetch)
     few = _count(client, "/announcements/")
     assert few == 7
     for n in range(25):
-        _announce(users, title=f"Notice {n}", sites=[acme] if n % 2 else [acme, globex])
+        _announce(users, title=f"Notice {n}", sites=[acme] if n % 2 else [acme, globex], all_sites=n % 5 == 0)
     assert _count(client, "/announcements/") == few

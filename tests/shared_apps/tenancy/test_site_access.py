@@ -84,3 +84,11 @@ def test_security_headers_are_sent():
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
+
+
+def test_engineers_on_a_site_have_a_link_back_to_their_queue(users, acme):
+    queue = '<a class="nav-link" href="http://tenantdesk.localhost/queue/"'
+    for who in ("engineer_acme", "engineer_all"):
+        assert queue in http(ACME_HOST, users[who]).get("/tickets/").content.decode(), who
+    for who in ("acme_admin", "acme_staff"):
+        assert "/queue/" not in http(ACME_HOST, users[who]).get("/tickets/").content.decode(), who

@@ -3,6 +3,7 @@
 import pytest
 from django.core import mail
 from django.db import connection
+from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
 
 from shared_apps.tenancy.models import Client
@@ -17,6 +18,47 @@ def test_console_lists_sites_with_status_and_users(users, acme):
     assert set(sites) >= {"acme", "globex"} and "tenant_template" not in {s.schema_name for s in sites.values()}
     assert sites["acme"].user_count == 2  # admin + staff; engineers are not members
     assert b"Acme Corp" in response.content and b"Active" in response.content
+
+
+def test_console_list_shows_the_address_as_text_and_links_to_the_sites_page(users, acme):
+    """A platform admin has no access to a site's data: a link to the site only led to its 404."""
+    page = http(ROOT, users["platform"]).get("/console/").content.decode()
+    assert "acme.<wbr>tenantdesk.<wbr>localhost" in page  # wraps after a dot, never inside a label
+    assert 'href="http://acme.' not in page and "//acme." not in page
+    assert '<a class="fw-semibold" href="/console/sites/acme/">Acme Corp</a>' in page
+
+
+def test_site_page_gives_the_address_figures_and_actions(users, acme):
+    response = http(ROOT, users["platform"]).get("/console/sites/acme/")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert '<code class="user-select-all fs-6">http://acme.<wbr>tenantdesk.<wbr>localhost/</code>' in page
+    assert 'href="http://acme.' not in page
+    assert response.context["target"].user_count == 2
+    for action in ("/console/sites/acme/suspend/", "/console/sites/acme/ai/", "/console/sites/acme/export/",
+                   "/console/sites/acme/delete/", "/console/billing/subscriptions/acme/"):  # fmt: skip
+        assert f'href="{action}"' in page, action
+    assert "Suspended" not in page
+
+
+def test_site_page_says_who_suspended_it(users, acme):
+    from shared_apps.billing.models import Subscription
+    from shared_apps.tenancy.services import site_suspend
+
+    platform = http(ROOT, users["platform"])
+    site_suspend(client=acme, by=users["platform"])
+    page = platform.get("/console/sites/acme/").content.decode()
+    assert ", by a platform admin." in page
+    assert 'action="/console/sites/acme/reactivate/"' in page
+    Subscription.objects.filter(client=acme).update(suspended_for_nonpayment=True)
+    page = platform.get("/console/sites/acme/").content.decode()
+    assert "billing, for an invoice unpaid past the grace period" in page
+
+
+@pytest.mark.parametrize("role", ["engineer_all", "acme_admin", "outsider"])
+def test_site_page_is_only_for_platform_admins(users, acme, role):
+    assert http(ROOT, users[role]).get("/console/sites/acme/").status_code == 404
+    assert http(ROOT, users["platform"]).get("/console/sites/nosuchsite/").status_code == 404
 
 
 def test_console_list_costs_the_same_queries_for_any_number_of_sites(users):
@@ -91,14 +133,54 @@ def test_suspended_site_shows_its_users_a_suspended_page_and_keeps_data(users, a
     assert staff.get("/").status_code == 200
 
 
+def test_suspend_asks_first_and_says_what_happens_and_how_to_undo_it(users, acme):
+    platform = http(ROOT, users["platform"])
+    list_page = platform.get("/console/").content.decode()
+    # The list's "Suspend" is a link to the question, not a form that suspends on the spot.
+    assert 'href="/console/sites/acme/suspend/"' in list_page
+    assert 'action="/console/sites/acme/suspend/"' not in list_page
+    page = platform.get("/console/sites/acme/suspend/")
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "Suspend Acme Corp?" in text and "http://acme.<wbr>tenantdesk.<wbr>localhost/" in text
+    assert "suspended” page" in text and "nothing is deleted" in text and "Reactivate" in text
+    assert 'method="post"' in text and "csrfmiddlewaretoken" in text
+    acme.refresh_from_db()
+    assert not acme.is_suspended  # looking at the question changes nothing
+
+    response = platform.post("/console/sites/acme/suspend/")
+    assert response.status_code == 302 and response["Location"] == "/console/"
+    acme.refresh_from_db()
+    assert acme.is_suspended
+    # Asking again about a suspended site: nothing to confirm, back to the list.
+    again = platform.get("/console/sites/acme/suspend/", follow=True)
+    assert "Acme Corp is suspended already." in again.content.decode()
+
+
+def test_suspending_needs_the_csrf_token(users, acme):
+    platform = HttpClient(HTTP_HOST=ROOT, enforce_csrf_checks=True)
+    platform.force_login(users["platform"])
+    assert platform.post("/console/sites/acme/suspend/").status_code == 403
+    acme.refresh_from_db()
+    assert not acme.is_suspended
+
+
 @pytest.mark.parametrize("role", ["engineer_all", "acme_admin", "outsider"])
 def test_only_platform_admins_can_act_on_sites(users, acme, role):
     client = http(ROOT, users[role])
+    assert client.get("/console/sites/acme/suspend/").status_code == 404
     assert client.post("/console/sites/acme/suspend/").status_code == 404
     assert client.post("/console/sites/acme/delete/", {"confirmation": "acme"}).status_code == 404
     assert client.post("/console/", {"name": "X", "subdomain": "xyz", "admin_email": "a@b.example"}).status_code == 404
     acme.refresh_from_db()
     assert not acme.is_suspended and not Client.objects.filter(subdomain="xyz").exists()
+
+
+def test_delete_page_asks_to_type_the_subdomain_once(users, acme):
+    page = http(ROOT, users["platform"]).get("/console/sites/acme/delete/").content.decode()
+    assert page.count("to confirm") == 1
+    assert '<label class="form-label" for="id_confirmation">Type <code>acme</code> to confirm</label>' in page
+    assert 'name="confirmation" id="id_confirmation"' in page
 
 
 def test_delete_needs_the_subdomain_typed_again(users, acme):
