@@ -43,7 +43,7 @@ from tenant_apps.ai.providers.base import (
 from tenant_apps.ai.redaction import redact
 from tenant_apps.ai.resilience import call_with_retries
 from tenant_apps.tickets.models import Attachment, Category, Message, Ticket
-from tenant_apps.tickets.richtext import sanitize_html
+from tenant_apps.tickets.richtext import outline_text, sanitize_html
 
 logger = logging.getLogger(__name__)
 
@@ -397,7 +397,7 @@ def _resolved_tickets_like(ticket: Ticket, query: str, limit: int = 5) -> list[K
     return [
         KnowledgeSnippet(
             f"Ticket #{row['number']}: {row['subject']}",
-            html_to_text(row["last_reply"] or row["description"])[:2000],
+            outline_text(row["last_reply"] or row["description"])[:2000],
             f"/tickets/{row['number']}/",
             source="ticket",
         )

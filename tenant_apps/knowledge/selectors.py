@@ -42,6 +42,7 @@ from shared_apps.publishing.search import CONFIG, any_words_query, search_query
 from tenant_apps.ai.providers.base import KnowledgeSnippet
 from tenant_apps.knowledge.models import Article, ArticleVote, TicketArticleLink
 from tenant_apps.tickets.models import Category, Ticket
+from tenant_apps.tickets.richtext import outline_text
 
 ENGINEER = "engineer"
 CLIENT_ROLES = ("admin", "staff")
@@ -329,17 +330,17 @@ def article_snippets_for_ai(text: str, *, audience: str, limit: int = 5) -> list
 
 
 def _bodies(rows: list[dict]) -> dict[tuple[str, int], str]:
-    """Full plain-text bodies of the rows (two small queries by primary key)."""
+    """Whole bodies of the rows as outlined plain text (two small queries by primary key): the
+    list markers stay, so the AI can tell an article's steps from its prose."""
     site_ids = [row["r_pk"] for row in rows if row["r_kind"] == SITE]
     global_ids = [row["r_pk"] for row in rows if row["r_kind"] == GLOBAL]
     bodies = {}
     if site_ids:
-        bodies.update(
-            {(SITE, pk): text for pk, text in Article.objects.filter(pk__in=site_ids).values_list("pk", "body_text")}
-        )
+        found = Article.objects.filter(pk__in=site_ids).values_list("pk", "body")
+        bodies.update({(SITE, pk): outline_text(body) for pk, body in found})
     if global_ids:
-        found = GlobalArticle.objects.filter(pk__in=global_ids).values_list("pk", "body_text")
-        bodies.update({(GLOBAL, pk): text for pk, text in found})
+        found = GlobalArticle.objects.filter(pk__in=global_ids).values_list("pk", "body")
+        bodies.update({(GLOBAL, pk): outline_text(body) for pk, body in found})
     return bodies
 
 
