@@ -5,6 +5,7 @@ import hashlib
 import json
 import re
 from collections import Counter
+from dataclasses import replace
 from io import StringIO
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from tenant_apps.ai.providers.base import (
     Turn,
 )
 from tenant_apps.ai.providers.offline import (
+    MIN_SNIPPET_SIMILARITY,
     OfflineProvider,
     clear_cache,
     load_labelled,
@@ -244,6 +246,24 @@ def test_assistant_reply_cites_a_resolved_ticket_and_offers_to_resolve():
     assert draft.text.startswith("Hi Bob,")
     assert 'a similar ticket we resolved before ("Ricoh on floor 2 jams in tray 2")' in draft.text
     assert "mark the ticket as solved" in draft.text
+
+
+def test_an_article_the_ticket_page_lists_is_used_when_it_shares_a_word():
+    bounced = KnowledgeSnippet(
+        "My email bounced: what to check",
+        "- Check the address for typos.\n- Files over 25 MB bounce: share a link instead.",
+        url="/kb/my-email-bounced/",
+    )
+    thread = Thread("Email bouncing for all staff", (Turn("requester", "Gary", "Since 9:00."),))
+    score = OfflineProvider().rank_snippets(thread, [bounced])[0][0]
+    assert 0 < score < MIN_SNIPPET_SIMILARITY  # "bouncing" is not "bounced" to this ranking
+    assert OfflineProvider().assistant_reply(thread, [bounced]).sources == ()
+    related = replace(bounced, related=True)
+    answer = OfflineProvider().assistant_reply(thread, [related, PRINTER_TICKET])
+    assert answer.sources == (related,) and "1. Check the address for typos." in answer.text
+    # ...but not when it has no word in common with the conversation (a category match only).
+    unrelated = replace(PRINTER_TICKET, related=True)
+    assert OfflineProvider().assistant_reply(thread, [unrelated]).sources == ()
 
 
 def test_without_a_similar_snippet_the_draft_asks_what_a_technician_needs():

@@ -357,16 +357,22 @@ def _images(ticket: Ticket) -> list[ImagePart]:
 
 
 def _knowledge(ticket: Ticket, thread: Thread, *, for_requester: bool) -> list[KnowledgeSnippet]:
-    """Articles of the site (visibility respected for the requester) and similar resolved tickets
+    """Articles of the site (visibility respected for the requester): first those the ticket
+    page lists beside the ticket for the same reader (linked and related articles, marked
+    `related`), then the ones matching the latest conversation; and similar resolved tickets
     (engineer drafts only: a requester must not see other people's tickets)."""
     query = " ".join([thread.subject, *(turn.text for turn in thread.turns[-2:])])[:2000]
+    audience = "requester" if for_requester else "engineer"
     snippets: list[KnowledgeSnippet] = []
     try:
-        from tenant_apps.knowledge.selectors import article_snippets_for_ai
+        from tenant_apps.knowledge import selectors as knowledge
     except ImportError:  # the knowledge base is not installed yet
-        article_snippets_for_ai = None
-    if article_snippets_for_ai is not None:
-        snippets += article_snippets_for_ai(query, audience="requester" if for_requester else "engineer", limit=5)
+        knowledge = None
+    if knowledge is not None:
+        snippets += knowledge.article_snippets_for_ticket(ticket=ticket, audience=audience)
+        shown = {snippet.url for snippet in snippets}
+        found = knowledge.article_snippets_for_ai(query, audience=audience, limit=5)
+        snippets += [snippet for snippet in found if snippet.url not in shown]
     if not for_requester:
         snippets += _resolved_tickets_like(ticket, query)
     return snippets

@@ -329,6 +329,35 @@ def article_snippets_for_ai(text: str, *, audience: str, limit: int = 5) -> list
     return snippets
 
 
+def article_snippets_for_ticket(*, ticket: Ticket, audience: str, limit: int = 5) -> list[KnowledgeSnippet]:
+    """The articles the ticket page lists next to `ticket` for `audience` (its linked articles,
+    then the related ones, the same selectors the page uses) as AI snippets marked `related`,
+    so that an answer and the page beside it agree. Published articles only; for "requester"
+    only those visible to requesters, exactly as the page shows a client user."""
+    role = _audience_role(audience)
+    rows: list[dict] = []
+    for link in ticket_links_for(ticket=ticket, role=role):
+        article = link.article or link.global_article
+        if article is None or article.status != ArticleStatus.PUBLISHED:
+            continue  # an engineer's page marks a draft link; the AI never reads a draft
+        rows.append({"r_kind": SITE if link.article_id else GLOBAL, "r_pk": article.pk, "title": article.title,
+                     "url": reverse("article_detail" if link.article_id else "global_article_detail",
+                                    kwargs={"slug": article.slug})})  # fmt: skip
+    for row in article_related_for(ticket=ticket, user=None, role=role, limit=limit):
+        rows.append({"r_kind": row.kind, "r_pk": row.pk, "title": row.title, "url": row.url})
+    bodies = _bodies(rows)
+    return [
+        KnowledgeSnippet(
+            title=row["title"],
+            text=_trim(bodies[(row["r_kind"], row["r_pk"])]),
+            url=row["url"],
+            source="article",
+            related=True,
+        )  # fmt: skip
+        for row in rows
+    ]
+
+
 def _bodies(rows: list[dict]) -> dict[tuple[str, int], str]:
     """Whole bodies of the rows as outlined plain text (two small queries by primary key): the
     list markers stay, so the AI can tell an article's steps from its prose."""

@@ -15,9 +15,12 @@ Drafts. The knowledge snippets the service passes (articles and resolved tickets
 TF-IDF cosine similarity to the conversation: the latest requester message weighs most, then the
 subject, then the rest of the thread. The reply numbers the steps of the best snippet (its list
 items, or its instruction lines) or, when it has none, quotes its sentences most relevant to the
-conversation as a short paragraph, and names the other close ones. With nothing similar enough
-it asks for the details a technician needs for the ticket's category (predicted from the thread
-when the ticket has none).
+conversation as a short paragraph, and names the other close ones. A snippet the ticket page
+lists beside the ticket (`related`: a linked or related article) is used whenever it shares a
+word with the conversation: the knowledge base's search stems words ("bouncing" finds
+"bounced") and this ranking does not, and the answer must not say "no article" next to the
+page's own list. With nothing similar enough it asks for the details a technician needs for the
+ticket's category (predicted from the thread when the ticket has none).
 
 Token counts are whitespace-separated words: `tokens_in` counts what the model read (subject and
 description; for drafts the thread and every candidate snippet), `tokens_out` what it wrote (the
@@ -525,7 +528,13 @@ class OfflineProvider:
             raise ProviderError("Nothing to reply to: the conversation is empty.")
         ranked = self.rank_snippets(thread, kb)
         best = ranked[0][0] if ranked else 0.0
-        used = [s for score, s in ranked if score >= MIN_SNIPPET_SIMILARITY and score >= best * 0.5][:MAX_SOURCES]
+        # A snippet the ticket page lists (`related`) needs only a word in common: the page and
+        # the answer beside it must not disagree about whether an article fits.
+        used = [
+            s
+            for score, s in ranked
+            if (score >= MIN_SNIPPET_SIMILARITY and score >= best * 0.5) or (s.related and score > 0)
+        ][:MAX_SOURCES]
         requester = next((t.author for t in reversed(thread.turns) if t.role == "requester"), "")
         greeting = f"Hi {_first_name(requester)}," if _first_name(requester) else "Hello,"
         if used:
