@@ -266,6 +266,14 @@ def test_an_article_the_ticket_page_lists_is_used_when_it_shares_a_word():
     assert OfflineProvider().assistant_reply(thread, [unrelated]).sources == ()
 
 
+def test_an_article_the_page_lists_is_not_used_when_far_less_similar_than_the_best():
+    checklist = KnowledgeSnippet("New starter checklist", "- Add to the VPN group.\n- Assign a licence.", related=True)
+    thread = Thread("VPN not connecting", (Turn("requester", "Alice", "GlobalProtect says gateway not responding."),))
+    scores = {s.title: score for score, s in OfflineProvider().rank_snippets(thread, [VPN_ARTICLE, checklist])}
+    assert 0 < scores[checklist.title] < scores[VPN_ARTICLE.title] * 0.5
+    assert OfflineProvider().assistant_reply(thread, [VPN_ARTICLE, checklist]).sources == (VPN_ARTICLE,)
+
+
 def test_without_a_similar_snippet_the_draft_asks_what_a_technician_needs():
     thread = Thread("Emails bouncing", (Turn("requester", "Carol", "Emails to one client bounce with 550."),))
     draft = OfflineProvider().draft_reply(thread, [PRINTER_TICKET])

@@ -527,14 +527,12 @@ class OfflineProvider:
         if not thread.turns and not thread.subject.strip():
             raise ProviderError("Nothing to reply to: the conversation is empty.")
         ranked = self.rank_snippets(thread, kb)
-        best = ranked[0][0] if ranked else 0.0
         # A snippet the ticket page lists (`related`) needs only a word in common: the page and
-        # the answer beside it must not disagree about whether an article fits.
-        used = [
-            s
-            for score, s in ranked
-            if (score >= MIN_SNIPPET_SIMILARITY and score >= best * 0.5) or (s.related and score > 0)
-        ][:MAX_SOURCES]
+        # the answer beside it must not disagree about whether an article fits. Of those that
+        # qualify, only the ones at least half as similar as the best are used.
+        candidates = [(score, s) for score, s in ranked if score >= MIN_SNIPPET_SIMILARITY or (s.related and score > 0)]
+        best = candidates[0][0] if candidates else 0.0
+        used = [s for score, s in candidates if score >= best * 0.5][:MAX_SOURCES]
         requester = next((t.author for t in reversed(thread.turns) if t.role == "requester"), "")
         greeting = f"Hi {_first_name(requester)}," if _first_name(requester) else "Hello,"
         if used:
