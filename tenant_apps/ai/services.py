@@ -358,9 +358,9 @@ def _images(ticket: Ticket) -> list[ImagePart]:
 
 def _knowledge(ticket: Ticket, thread: Thread, *, for_requester: bool) -> list[KnowledgeSnippet]:
     """Articles of the site (visibility respected for the requester): first those the ticket
-    page lists beside the ticket for the same reader (linked and related articles, marked
-    `related`), then the ones matching the latest conversation; and similar resolved tickets
-    (engineer drafts only: a requester must not see other people's tickets)."""
+    page lists beside the ticket for the same reader (linked and related articles), then the
+    ones matching the latest conversation; and similar resolved tickets (engineer drafts only: a
+    requester must not see other people's tickets)."""
     query = " ".join([thread.subject, *(turn.text for turn in thread.turns[-2:])])[:2000]
     audience = "requester" if for_requester else "engineer"
     snippets: list[KnowledgeSnippet] = []

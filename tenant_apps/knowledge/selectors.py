@@ -331,9 +331,9 @@ def article_snippets_for_ai(text: str, *, audience: str, limit: int = 5) -> list
 
 def article_snippets_for_ticket(*, ticket: Ticket, audience: str, limit: int = 5) -> list[KnowledgeSnippet]:
     """The articles the ticket page lists next to `ticket` for `audience` (its linked articles,
-    then the related ones, the same selectors the page uses) as AI snippets marked `related`,
-    so that an answer and the page beside it agree. Published articles only; for "requester"
-    only those visible to requesters, exactly as the page shows a client user."""
+    then the related ones, from the selectors the page uses) as AI snippets, so that an answer
+    considers what the page beside it lists. Published articles only; for "requester" only
+    those visible to requesters, exactly as the page shows them to a client user."""
     role = _audience_role(audience)
     rows: list[dict] = []
     for link in ticket_links_for(ticket=ticket, role=role):
@@ -347,13 +347,7 @@ def article_snippets_for_ticket(*, ticket: Ticket, audience: str, limit: int = 5
         rows.append({"r_kind": row.kind, "r_pk": row.pk, "title": row.title, "url": row.url})
     bodies = _bodies(rows)
     return [
-        KnowledgeSnippet(
-            title=row["title"],
-            text=_trim(bodies[(row["r_kind"], row["r_pk"])]),
-            url=row["url"],
-            source="article",
-            related=True,
-        )  # fmt: skip
+        KnowledgeSnippet(title=row["title"], text=_trim(bodies[(row["r_kind"], row["r_pk"])]), url=row["url"])
         for row in rows
     ]
 

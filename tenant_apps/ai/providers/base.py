@@ -69,10 +69,6 @@ class KnowledgeSnippet:
     text: str  # plain text
     url: str = ""
     source: str = "article"  # "article" | "ticket"
-    # The ticket page lists it next to this ticket for the same reader (a linked or related
-    # article): the knowledge base already judged it relevant, so an answer may use it even
-    # when a provider's own similarity rates it low (different words: "bouncing", "bounced").
-    related: bool = False
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ Drafts. The knowledge snippets the service passes (articles and resolved tickets
 TF-IDF cosine similarity to the conversation: the latest requester message weighs most, then the
 subject, then the rest of the thread. The reply numbers the steps of the best snippet (its list
 items, or its instruction lines) or, when it has none, quotes its sentences most relevant to the
-conversation as a short paragraph, and names the other close ones. A snippet the ticket page
-lists beside the ticket (`related`: a linked or related article) is used whenever it shares a
-word with the conversation: the knowledge base's search stems words ("bouncing" finds
-"bounced") and this ranking does not, and the answer must not say "no article" next to the
-page's own list. With nothing similar enough it asks for the details a technician needs for the
-ticket's category (predicted from the thread when the ticket has none).
+conversation as a short paragraph, and names the other close ones. Words are compared by their
+stem (`_stem`: "bounced", "bounces" and "bouncing" are one term), as the knowledge base's
+PostgreSQL search compares them, so an article the ticket page lists as related is not rated
+unrelated here for using another form of the same word. With nothing similar enough it asks for
+the details a technician needs for the ticket's category (predicted from the thread when the
+ticket has none).
 
 Token counts are whitespace-separated words: `tokens_in` counts what the model read (subject and
 description; for drafts the thread and every candidate snippet), `tokens_out` what it wrote (the
@@ -377,11 +377,46 @@ def _query_parts(thread: Thread) -> list[tuple[str, float]]:
     return [(text, weight) for text, weight in parts if text.strip()]
 
 
+_WORD = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
+_VOWEL = re.compile(r"[aeiouy]")
+
+
+def _stem(word: str) -> str:
+    """A light English stemmer: plural and verb endings only, like the first step of Porter's
+    (which PostgreSQL's `english` configuration runs in full). "bounce", "bounces", "bounced"
+    and "bouncing" all become "bounc"; "dropped" and "drops" become "drop"."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("sses"):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    for ending in ("ing", "ed"):
+        stem = word[: -len(ending)]
+        if word.endswith(ending) and len(stem) >= 3 and _VOWEL.search(stem):
+            word = stem
+            if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
+                word = word[:-1]  # "dropp" -> "drop"
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word
+
+
+def _terms(text: str) -> list[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return [_stem(word) for word in _WORD.findall(text) if word not in ENGLISH_STOP_WORDS]
+
+
 def _similarities(docs: Sequence[str], query: Sequence[tuple[str, float]]) -> list[float]:
-    """TF-IDF cosine similarity of each doc to the weighted sum of the query's parts."""
+    """TF-IDF cosine similarity of each doc to the weighted sum of the query's parts; stemmed
+    words and pairs of them, English stop words left out."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english", strip_accents="unicode")
+    vectorizer = TfidfVectorizer(
+        tokenizer=_terms, token_pattern=None, ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode"
+    )
     try:
         matrix = vectorizer.fit_transform([*docs, *(text for text, _ in query)])
     except ValueError:  # nothing but stop words anywhere
@@ -527,12 +562,8 @@ class OfflineProvider:
         if not thread.turns and not thread.subject.strip():
             raise ProviderError("Nothing to reply to: the conversation is empty.")
         ranked = self.rank_snippets(thread, kb)
-        # A snippet the ticket page lists (`related`) needs only a word in common: the page and
-        # the answer beside it must not disagree about whether an article fits. Of those that
-        # qualify, only the ones at least half as similar as the best are used.
-        candidates = [(score, s) for score, s in ranked if score >= MIN_SNIPPET_SIMILARITY or (s.related and score > 0)]
-        best = candidates[0][0] if candidates else 0.0
-        used = [s for score, s in candidates if score >= best * 0.5][:MAX_SOURCES]
+        best = ranked[0][0] if ranked else 0.0
+        used = [s for score, s in ranked if score >= MIN_SNIPPET_SIMILARITY and score >= best * 0.5][:MAX_SOURCES]
         requester = next((t.author for t in reversed(thread.turns) if t.role == "requester"), "")
         greeting = f"Hi {_first_name(requester)}," if _first_name(requester) else "Hello,"
         if used:
