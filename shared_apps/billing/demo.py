@@ -40,11 +40,11 @@ def demo_billing(sites: dict, *, platform_admin) -> None:
         _subscribe(sites[subdomain], plans[slug], since=since)
     for subdomain, tokens in (("acme", 612_400), ("globex", 38_900)):
         site = sites[subdomain]
-        if not UsageRecord.objects.filter(client=site, month=last).exists():
+        if not UsageRecord.objects.filter(client=site, provider="openai", month=last).exists():
             usage_add(client_id=site.pk, provider="openai", model="gpt-4o-mini", tokens_in=tokens * 3 // 4,
                       tokens_out=tokens // 4, day=last)  # fmt: skip
             usage_add(client_id=site.pk, provider="offline", model="", tokens_in=21_000, tokens_out=4_000, day=last)
-        if not UsageRecord.objects.filter(client=site, month=today.replace(day=1)).exists():
+        if not UsageRecord.objects.filter(client=site, provider="openai", month=today.replace(day=1)).exists():
             usage_add(client_id=site.pk, provider="openai", model="gpt-4o-mini", tokens_in=tokens // 3,
                       tokens_out=tokens // 9, day=today)  # fmt: skip
     invoice_run(month=last, today=today.replace(day=1), send=False, client_ids=[s.pk for s in sites.values()])

@@ -15,8 +15,10 @@ from django.utils import timezone
 from shared_apps.accounts.models import User
 from shared_apps.billing.invoicing import previous_month
 from shared_apps.billing.models import Invoice
+from shared_apps.billing.selectors import ai_usage_for
 from shared_apps.engineers.models import TicketIndex, TimeEntryIndex
 from shared_apps.feedback.models import ReviewIndex
+from shared_apps.tenancy.models import Client
 from tenant_apps.ai.models import AIResult
 from tenant_apps.reviews.models import Review
 from tenant_apps.reviews.selectors import csat_report_for
@@ -113,6 +115,10 @@ def test_the_client_admins_reports_have_tickets_on_many_days_and_ratings_in_seve
     assert report.first_response_median > timedelta(minutes=5)  # not everything answered on the spot
     csat = csat_report_for(user=admin, role="admin")
     assert len([month for month in csat.months if month.csat.total]) >= 2
+    connection.set_schema_to_public()
+    acme = Client.objects.get(pk=demo["acme"].pk)
+    usage = ai_usage_for(client=acme, plan=acme.plan, month=timezone.localdate())
+    assert 0 < usage.used < usage.quota  # "AI this month": the offline AI of the history does not hide it
 
 
 def test_the_cross_site_indexes_carry_the_historys_dates(demo):
