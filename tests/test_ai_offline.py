@@ -22,9 +22,11 @@ from tenant_apps.ai.providers.base import (
 )
 from tenant_apps.ai.providers.offline import (
     OfflineProvider,
+    _stem,
     clear_cache,
     load_labelled,
     models_for,
+    snippet_steps,
     summarize,
 )
 
@@ -245,6 +247,26 @@ def test_assistant_reply_cites_a_resolved_ticket_and_offers_to_resolve():
     assert "mark the ticket as solved" in draft.text
 
 
+def test_another_form_of_the_same_word_matches_as_in_the_knowledge_base_search():
+    # GLOBEX-1 of the demo: the page lists this article (PostgreSQL stems "bouncing" and
+    # "bounced" alike); the answer must not say it found none.
+    bounced = KnowledgeSnippet(
+        "My email bounced: what to check",
+        "- Check the address for typos.\n- Files over 25 MB bounce: share a link instead.",
+        url="/kb/my-email-bounced/",
+    )
+    thread = Thread(
+        "Email bouncing for all staff",
+        (Turn("requester", "Gary", "Since 9:00."), Turn("engineer", "Ana", "Checking the MX records.")),
+    )
+    answer = OfflineProvider().assistant_reply(thread, [PRINTER_TICKET, bounced])
+    assert answer.sources == (bounced,) and "1. Check the address for typos." in answer.text
+    assert [_stem(w) for w in ("bounce", "bounces", "bounced", "bouncing")] == ["bounc"] * 4
+    assert [_stem(w) for w in ("drops", "dropped", "dropping", "printers", "batteries", "status")] == [
+        "drop", "drop", "drop", "printer", "battery", "status",
+    ]  # fmt: skip
+
+
 def test_without_a_similar_snippet_the_draft_asks_what_a_technician_needs():
     thread = Thread("Emails bouncing", (Turn("requester", "Carol", "Emails to one client bounce with 550."),))
     draft = OfflineProvider().draft_reply(thread, [PRINTER_TICKET])
@@ -252,6 +274,62 @@ def test_without_a_similar_snippet_the_draft_asks_what_a_technician_needs():
     assert "bounce message" in draft.text  # the email questions, category predicted from the thread
     network = Thread("Slow", (Turn("requester", "Carol", "It's slow."),), category="network")
     assert "Wi-Fi or a cable" in OfflineProvider().draft_reply(network, []).text
+
+
+# The demo's "Connect to the office VPN" as the knowledge base hands it over (richtext.outline_text).
+VPN_HOWTO = KnowledgeSnippet(
+    "Connect to the office VPN",
+    "You need the VPN to reach file shares and the intranet from home.\n"
+    "1. Open GlobalProtect from the system tray.\n2. Enter vpn.acme.example as the portal and sign in.\n"
+    "3. Approve the sign-in on your phone.\nIf it drops\n"
+    "Disconnect, wait ten seconds and connect again. If it drops more than twice a day, open a ticket.",
+)
+PASSWORD_PROSE = KnowledgeSnippet(
+    "Reset your password",
+    "Passwords expire every 90 days. To change yours before then, press Ctrl+Alt+Del and choose Change a "
+    "password. Forgotten it? Use the Forgot password link on the sign-in page; the code goes to your phone.\n"
+    "A good password is long: three or four unrelated words work well.",
+)
+
+
+def test_only_an_articles_list_items_are_its_steps():
+    assert snippet_steps(VPN_HOWTO.text) == [
+        "Open GlobalProtect from the system tray.",
+        "Enter vpn.acme.example as the portal and sign in.",
+        "Approve the sign-in on your phone.",
+    ]
+    assert snippet_steps(MAILBOX_ARTICLE.text)[0] == "File > Account settings > Account settings."
+
+
+def test_lines_that_give_instructions_are_steps_a_single_one_in_prose_is_not():
+    assert snippet_steps("Restart the laptop.\nOpen Settings, then Update.\nThe update takes ten minutes.") == [
+        "Restart the laptop.",
+        "Open Settings, then Update.",
+    ]
+    assert snippet_steps(PASSWORD_PROSE.text) == []
+    assert snippet_steps(PRINTER_TICKET.text) == []
+    assert snippet_steps("Do not click links. If you already clicked, change your password now.") == []
+
+
+def test_an_article_of_prose_is_quoted_as_a_paragraph_of_its_relevant_sentences():
+    thread = Thread("Forgot my password", (Turn("requester", "Alice", "I forgot my password and I'm locked out."),))
+    for answer in (
+        OfflineProvider().assistant_reply(thread, [PASSWORD_PROSE]),
+        OfflineProvider().draft_reply(thread, [PASSWORD_PROSE]),
+    ):
+        assert answer.sources == (PASSWORD_PROSE,)
+        assert not re.search(r"^\d+\. ", answer.text, re.MULTILINE)  # nothing numbered
+        paragraph = next(block for block in answer.text.split("\n\n") if "Forgot password link" in block)
+        assert "\n" not in paragraph  # one paragraph, not one sentence per line
+        assert "three or four unrelated words" not in paragraph  # not relevant to a forgotten password
+
+
+def test_an_article_with_steps_numbers_the_steps_only():
+    thread = Thread("VPN", (Turn("requester", "Alice", "How do I connect to the VPN from home?"),))
+    answer = OfflineProvider().assistant_reply(thread, [VPN_HOWTO])
+    numbered = re.findall(r"^(\d+)\. (.*)$", answer.text, re.MULTILINE)
+    assert [text for _, text in numbered] == snippet_steps(VPN_HOWTO.text)
+    assert "You need the VPN" not in answer.text  # the article's introduction is not a step
 
 
 @pytest.mark.parametrize("for_requester", [False, True])

@@ -1,7 +1,9 @@
 """Demo knowledge base and announcement for `python manage.py demo` (idempotent: an article is
-created only while its slug is free; the announcement only while none of its title is current)."""
+created only while its title is free; the announcement only while none of its title is current).
+The demo tickets' links to these articles and the draft made from a ticket are part of the ticket
+history (tenant_apps/tickets/demo.py)."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django.utils import timezone
 from django_tenants.utils import tenant_context
@@ -101,41 +103,37 @@ and call the on-call lead.</li><li>Write down times and what you saw.</li></ol>"
 
 
 def publishing_demo_load(sites: dict) -> None:
-    """Articles on each demo site, global articles, links and a draft on the demo tickets, and one
+    """Articles on each demo site and global articles, dated when the sites started with the IT
+    company (before any demo ticket: the tickets' history links and quotes them), and one
     current announcement for every site."""
     from tenant_apps.knowledge import services as knowledge
     from tenant_apps.knowledge.models import Article
-    from tenant_apps.tickets.models import Category, Ticket
+    from tenant_apps.tickets.models import Category
 
     people = {user.email: user for user in User.objects.filter(email__endswith="demo.test")}
+    written = _written_at()
     for subdomain, articles in SITE_ARTICLES.items():
         with tenant_context(sites[subdomain]):
             for email, title, category, visibility, body in articles:
                 if Article.objects.filter(title=title).exists():
                     continue
                 author = people[email]
-                knowledge.article_create(
+                article = knowledge.article_create(
                     actor=author, role="admin" if email.startswith("admin@") else "engineer", title=title,
                     body=body.strip(), category=Category.objects.filter(slug=category).first(),
                     visibility=visibility, status="published",
                 )  # fmt: skip
-    platform, ana = people["platform@demo.test"], people["ana@demo.test"]
+                when = next(written)
+                Article.objects.filter(pk=article.pk).update(created_at=when, updated_at=when)
+    platform = people["platform@demo.test"]
     for title, category, visibility, body in GLOBAL_ARTICLES:
         if not GlobalArticle.objects.filter(title=title).exists():
-            publishing.global_article_create(
+            article = publishing.global_article_create(
                 actor=platform, role="platform", title=title, body=body.strip(), category_slug=category,
                 visibility=visibility, status="published",
             )  # fmt: skip
-    with tenant_context(sites["acme"]):
-        ben = people["ben@demo.test"]
-        vpn_ticket = Ticket.objects.filter(subject="VPN drops every hour").first()
-        if vpn_ticket is not None:
-            for title in ("Connect to the office VPN", "VPN tunnels drop hourly: firewall DHCP lease"):
-                article = Article.objects.get(title=title)
-                knowledge.ticket_article_link(ticket=vpn_ticket, actor=ben, role="engineer", article=article)
-        printer = Ticket.objects.filter(subject="Printer on 2nd floor jams", status="resolved").first()
-        if printer is not None:
-            knowledge.article_draft_from_ticket(ticket=printer, actor=ana, role="engineer")
+            when = next(written)
+            GlobalArticle.objects.filter(pk=article.pk).update(created_at=when, updated_at=when)
     title = "Planned maintenance: email and VPN, Saturday 22:00-23:00"
     now = timezone.now()
     if not Announcement.objects.filter(title=title, ends_at__gt=now).exists():
@@ -145,3 +143,15 @@ def publishing_demo_load(sites: dict) -> None:
             "Nothing needs doing on your side.</p>",
             starts_at=now - timedelta(minutes=5), ends_at=now + timedelta(days=14),
         )  # fmt: skip
+
+
+def _written_at():
+    """Moments from 09:00 on the first day of the month before last (the day billing/demo.py
+    starts the demo sites' subscriptions), 20 minutes apart."""
+    from shared_apps.billing.invoicing import previous_month
+
+    start = previous_month(previous_month(timezone.localdate()))
+    moment = timezone.make_aware(datetime.combine(start, time(9, 0)))
+    while True:
+        yield moment
+        moment += timedelta(minutes=20)

@@ -43,7 +43,7 @@ from tenant_apps.ai.providers.base import (
 from tenant_apps.ai.redaction import redact
 from tenant_apps.ai.resilience import call_with_retries
 from tenant_apps.tickets.models import Attachment, Category, Message, Ticket
-from tenant_apps.tickets.richtext import sanitize_html
+from tenant_apps.tickets.richtext import outline_text, sanitize_html
 
 logger = logging.getLogger(__name__)
 
@@ -357,16 +357,22 @@ def _images(ticket: Ticket) -> list[ImagePart]:
 
 
 def _knowledge(ticket: Ticket, thread: Thread, *, for_requester: bool) -> list[KnowledgeSnippet]:
-    """Articles of the site (visibility respected for the requester) and similar resolved tickets
-    (engineer drafts only: a requester must not see other people's tickets)."""
+    """Articles of the site (visibility respected for the requester): first those the ticket
+    page lists beside the ticket for the same reader (linked and related articles), then the
+    ones matching the latest conversation; and similar resolved tickets (engineer drafts only: a
+    requester must not see other people's tickets)."""
     query = " ".join([thread.subject, *(turn.text for turn in thread.turns[-2:])])[:2000]
+    audience = "requester" if for_requester else "engineer"
     snippets: list[KnowledgeSnippet] = []
     try:
-        from tenant_apps.knowledge.selectors import article_snippets_for_ai
+        from tenant_apps.knowledge import selectors as knowledge
     except ImportError:  # the knowledge base is not installed yet
-        article_snippets_for_ai = None
-    if article_snippets_for_ai is not None:
-        snippets += article_snippets_for_ai(query, audience="requester" if for_requester else "engineer", limit=5)
+        knowledge = None
+    if knowledge is not None:
+        snippets += knowledge.article_snippets_for_ticket(ticket=ticket, audience=audience)
+        shown = {snippet.url for snippet in snippets}
+        found = knowledge.article_snippets_for_ai(query, audience=audience, limit=5)
+        snippets += [snippet for snippet in found if snippet.url not in shown]
     if not for_requester:
         snippets += _resolved_tickets_like(ticket, query)
     return snippets
@@ -397,7 +403,7 @@ def _resolved_tickets_like(ticket: Ticket, query: str, limit: int = 5) -> list[K
     return [
         KnowledgeSnippet(
             f"Ticket #{row['number']}: {row['subject']}",
-            html_to_text(row["last_reply"] or row["description"])[:2000],
+            outline_text(row["last_reply"] or row["description"])[:2000],
             f"/tickets/{row['number']}/",
             source="ticket",
         )

@@ -42,6 +42,7 @@ from shared_apps.publishing.search import CONFIG, any_words_query, search_query
 from tenant_apps.ai.providers.base import KnowledgeSnippet
 from tenant_apps.knowledge.models import Article, ArticleVote, TicketArticleLink
 from tenant_apps.tickets.models import Category, Ticket
+from tenant_apps.tickets.richtext import outline_text
 
 ENGINEER = "engineer"
 CLIENT_ROLES = ("admin", "staff")
@@ -328,18 +329,41 @@ def article_snippets_for_ai(text: str, *, audience: str, limit: int = 5) -> list
     return snippets
 
 
+def article_snippets_for_ticket(*, ticket: Ticket, audience: str, limit: int = 5) -> list[KnowledgeSnippet]:
+    """The articles the ticket page lists next to `ticket` for `audience` (its linked articles,
+    then the related ones, from the selectors the page uses) as AI snippets, so that an answer
+    considers what the page beside it lists. Published articles only; for "requester" only
+    those visible to requesters, exactly as the page shows them to a client user."""
+    role = _audience_role(audience)
+    rows: list[dict] = []
+    for link in ticket_links_for(ticket=ticket, role=role):
+        article = link.article or link.global_article
+        if article is None or article.status != ArticleStatus.PUBLISHED:
+            continue  # an engineer's page marks a draft link; the AI never reads a draft
+        rows.append({"r_kind": SITE if link.article_id else GLOBAL, "r_pk": article.pk, "title": article.title,
+                     "url": reverse("article_detail" if link.article_id else "global_article_detail",
+                                    kwargs={"slug": article.slug})})  # fmt: skip
+    for row in article_related_for(ticket=ticket, user=None, role=role, limit=limit):
+        rows.append({"r_kind": row.kind, "r_pk": row.pk, "title": row.title, "url": row.url})
+    bodies = _bodies(rows)
+    return [
+        KnowledgeSnippet(title=row["title"], text=_trim(bodies[(row["r_kind"], row["r_pk"])]), url=row["url"])
+        for row in rows
+    ]
+
+
 def _bodies(rows: list[dict]) -> dict[tuple[str, int], str]:
-    """Full plain-text bodies of the rows (two small queries by primary key)."""
+    """Whole bodies of the rows as outlined plain text (two small queries by primary key): the
+    list markers stay, so the AI can tell an article's steps from its prose."""
     site_ids = [row["r_pk"] for row in rows if row["r_kind"] == SITE]
     global_ids = [row["r_pk"] for row in rows if row["r_kind"] == GLOBAL]
     bodies = {}
     if site_ids:
-        bodies.update(
-            {(SITE, pk): text for pk, text in Article.objects.filter(pk__in=site_ids).values_list("pk", "body_text")}
-        )
+        found = Article.objects.filter(pk__in=site_ids).values_list("pk", "body")
+        bodies.update({(SITE, pk): outline_text(body) for pk, body in found})
     if global_ids:
-        found = GlobalArticle.objects.filter(pk__in=global_ids).values_list("pk", "body_text")
-        bodies.update({(GLOBAL, pk): text for pk, text in found})
+        found = GlobalArticle.objects.filter(pk__in=global_ids).values_list("pk", "body")
+        bodies.update({(GLOBAL, pk): outline_text(body) for pk, body in found})
     return bodies
 
 

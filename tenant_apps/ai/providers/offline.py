@@ -13,9 +13,14 @@ trained once per process).
 
 Drafts. The knowledge snippets the service passes (articles and resolved tickets) are ranked by
 TF-IDF cosine similarity to the conversation: the latest requester message weighs most, then the
-subject, then the rest of the thread. The reply quotes the steps of the best snippet and names
-the other close ones; with nothing similar enough it asks for the details a technician needs for
-the ticket's category (predicted from the thread when the ticket has none).
+subject, then the rest of the thread. The reply numbers the steps of the best snippet (its list
+items, or its instruction lines) or, when it has none, quotes its sentences most relevant to the
+conversation as a short paragraph, and names the other close ones. Words are compared by their
+stem (`_stem`: "bounced", "bounces" and "bouncing" are one term), as the knowledge base's
+PostgreSQL search compares them, so an article the ticket page lists as related is not rated
+unrelated here for using another form of the same word. With nothing similar enough it asks for
+the details a technician needs for the ticket's category (predicted from the thread when the
+ticket has none).
 
 Token counts are whitespace-separated words: `tokens_in` counts what the model read (subject and
 description; for drafts the thread and every candidate snippet), `tokens_out` what it wrote (the
@@ -301,15 +306,129 @@ def _first_name(author: str) -> str:
 
 
 _STEP_LINE = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*•])\s+(.*\S)")
+# Verbs that open an instruction ("Open GlobalProtect…", "Restart the laptop."): in a snippet
+# without list markers, lines starting with one are its steps.
+_INSTRUCTION_VERBS = frozenset(
+    """
+    add allow approve ask assign book call change check choose click close commit connect contact copy
+    create delete disable disconnect do don't download drag enable enter follow go grant install isolate
+    keep log look make move note open paste plug press print put reconnect reinstall release remove
+    replace reset restart restore revoke run save scan select send set share sign start swap switch
+    tap tell try turn type uninstall unplug update use wait write
+    """.split()
+)
+MIN_INSTRUCTION_STEPS = 2  # one imperative sentence in prose is advice, not a procedure
+PASSAGE_SENTENCES = 3
+PASSAGE_MAX_CHARS = 500
+
+
+def _is_instruction(line: str) -> bool:
+    first = re.match(r"[A-Za-z']+", line)
+    return bool(first) and first.group(0).lower() in _INSTRUCTION_VERBS and not line.rstrip().endswith("?")
 
 
 def snippet_steps(text: str) -> list[str]:
-    """The numbered or bulleted lines of a snippet; otherwise its first sentences."""
-    steps = [m.group(1) for m in map(_STEP_LINE.match, text.splitlines()) if m]
+    """The real steps of a snippet: its numbered or bulleted lines; without any, its lines that
+    give an instruction (start with an imperative verb), if there are at least two. Prose has
+    none: `[]` (quote it with `snippet_passage` instead of numbering its sentences)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    steps = [m.group(1) for m in map(_STEP_LINE.match, lines) if m]
     if not steps:
-        sentences = [s.strip() for s in _SENTENCE_END.split(" ".join(text.split())) if s.strip()]
-        steps = sentences[:4]
+        steps = [line for line in lines if _is_instruction(line)]
+        if len(steps) < MIN_INSTRUCTION_STEPS:
+            steps = []
     return [_shorten(s, 300) for s in steps[:MAX_STEPS]]
+
+
+def _sentences(text: str) -> list[str]:
+    """Sentences line by line; a short line without a full stop (a heading) is not one."""
+    found = []
+    for line in text.splitlines():
+        line = _STEP_LINE.sub(r"\1", line).strip()
+        if not line or (len(line.split()) < 4 and line[-1] not in ".!?"):
+            continue
+        found += [s.strip() for s in _SENTENCE_END.split(line) if s.strip()]
+    return found
+
+
+def snippet_passage(text: str, query: Sequence[tuple[str, float]]) -> str:
+    """The snippet's sentences most relevant to the weighted `query` (at most PASSAGE_SENTENCES,
+    each at least half as similar as the best one, in the snippet's order) as one short
+    paragraph; its opening sentences when none shares a word with the query."""
+    sentences = _sentences(text)
+    if not sentences:
+        return _shorten(" ".join(text.split()), PASSAGE_MAX_CHARS)
+    scores = _similarities(sentences, query)
+    top = max(scores)
+    relevant = sorted(
+        (i for i, score in enumerate(scores) if score > 0 and score >= top * 0.5), key=lambda i: -scores[i]
+    )
+    chosen = sorted(relevant[:PASSAGE_SENTENCES]) or list(range(min(2, len(sentences))))
+    return _shorten(" ".join(sentences[i] for i in chosen), PASSAGE_MAX_CHARS)
+
+
+def _query_parts(thread: Thread) -> list[tuple[str, float]]:
+    """What an answer should match, weighted: the latest requester message most, then the
+    subject, then the rest of the conversation."""
+    requester_turns = [t for t in thread.turns if t.role == "requester"]
+    latest = requester_turns[-1].text if requester_turns else ""
+    others = [t.text for t in thread.turns if not requester_turns or t is not requester_turns[-1]]
+    parts = [(latest, 3.0), (thread.subject, 2.0)] + [(text, 1.0) for text in others]
+    return [(text, weight) for text, weight in parts if text.strip()]
+
+
+_WORD = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
+_VOWEL = re.compile(r"[aeiouy]")
+
+
+def _stem(word: str) -> str:
+    """A light English stemmer: plural and verb endings only, like the first step of Porter's
+    (which PostgreSQL's `english` configuration runs in full). "bounce", "bounces", "bounced"
+    and "bouncing" all become "bounc"; "dropped" and "drops" become "drop"."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("sses"):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    for ending in ("ing", "ed"):
+        stem = word[: -len(ending)]
+        if word.endswith(ending) and len(stem) >= 3 and _VOWEL.search(stem):
+            word = stem
+            if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
+                word = word[:-1]  # "dropp" -> "drop"
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word
+
+
+def _terms(text: str) -> list[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return [_stem(word) for word in _WORD.findall(text) if word not in ENGLISH_STOP_WORDS]
+
+
+def _similarities(docs: Sequence[str], query: Sequence[tuple[str, float]]) -> list[float]:
+    """TF-IDF cosine similarity of each doc to the weighted sum of the query's parts; stemmed
+    words and pairs of them, English stop words left out."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(
+        tokenizer=_terms, token_pattern=None, ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode"
+    )
+    try:
+        matrix = vectorizer.fit_transform([*docs, *(text for text, _ in query)])
+    except ValueError:  # nothing but stop words anywhere
+        return [0.0] * len(docs)
+    vector = None
+    for row, (_, weight) in enumerate(query):
+        part = matrix[len(docs) + row] * weight
+        vector = part if vector is None else vector + part
+    if vector is None:
+        return [0.0] * len(docs)
+    norm = float(vector.multiply(vector).sum()) ** 0.5 or 1.0
+    return [float(v) / norm for v in (matrix[: len(docs)] @ vector.T).toarray().ravel()]
 
 
 QUESTIONS = {
@@ -415,31 +534,7 @@ class OfflineProvider:
         """(similarity, snippet) for every candidate, most similar first; ties by title."""
         if not kb:
             return []
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        requester_turns = [t for t in thread.turns if t.role == "requester"]
-        latest = requester_turns[-1].text if requester_turns else ""
-        others = [t.text for t in thread.turns if not requester_turns or t is not requester_turns[-1]]
-        parts = [(latest, 3.0), (thread.subject, 2.0)] + [(text, 1.0) for text in others]
-        parts = [(text, weight) for text, weight in parts if text.strip()]
-        docs = [f"{s.title} {s.title} {s.text}" for s in kb]
-        vectorizer = TfidfVectorizer(
-            ngram_range=(1, 2), sublinear_tf=True, stop_words="english", strip_accents="unicode"
-        )
-        try:
-            matrix = vectorizer.fit_transform(docs + [text for text, _ in parts])
-        except ValueError:  # nothing but stop words anywhere
-            return [(0.0, s) for s in sorted(kb, key=lambda s: s.title)]
-        snippet_vectors = matrix[: len(docs)]
-        query = None
-        for row, (_, weight) in enumerate(parts):
-            vector = matrix[len(docs) + row] * weight
-            query = vector if query is None else query + vector
-        if query is None:
-            scores = [0.0] * len(docs)
-        else:
-            norm = float(query.multiply(query).sum()) ** 0.5 or 1.0
-            scores = [float(v) / norm for v in (snippet_vectors @ query.T).toarray().ravel()]
+        scores = _similarities([f"{s.title} {s.title} {s.text}" for s in kb], _query_parts(thread))
         ranked = sorted(zip(scores, range(len(kb)), strict=True), key=lambda p: (-round(p[0], 9), kb[p[1]].title, p[1]))
         return [(score, kb[i]) for score, i in ranked]
 
@@ -491,13 +586,19 @@ class OfflineProvider:
             if top.source == "article"
             else f'a similar ticket we resolved before ("{top.title}")'
         )
+        # Real steps are numbered; prose is quoted as prose (its sentences are not steps).
         if for_requester:
-            intro = f"I'm the automated assistant. Based on {where}, this usually solves it:"
+            lead = "this usually solves it:" if steps else "this may help:"
+            intro = f"I'm the automated assistant. Based on {where}, {lead}"
         else:
             subject = _shorten(thread.subject, 80)
-            intro = f'Thanks for getting in touch about "{subject}". Based on {where}, please try the following:'
+            lead = f"Based on {where}, please try the following:" if steps else f"From {where}:"
+            intro = f'Thanks for getting in touch about "{subject}". {lead}'
         lines = [intro, ""]
-        lines += [f"{n}. {step}" for n, step in enumerate(steps, 1)]
+        if steps:
+            lines += [f"{n}. {step}" for n, step in enumerate(steps, 1)]
+        else:
+            lines.append(snippet_passage(top.text, _query_parts(thread)))
         articles = [s for s in used if s.source == "article"]
         # The requester's page links the answer's sources under it ("Articles used: ..."); only
         # an engineer's draft, which goes out as their reply, names them in the text.

@@ -51,6 +51,24 @@ def test_snippet_text_is_plain_and_trimmed(on_acme, users):
     assert len(snippet.text) <= SNIPPET_CHARS + 2 and snippet.text.endswith("…")
 
 
+def test_snippet_text_keeps_the_articles_list_items_one_per_line(on_acme, users):
+    body = (
+        "<p>You need the VPN to reach the file shares\nfrom home.</p><ol><li>Open <strong>GlobalProtect</strong>.</li>"
+        "<li>Approve the sign-in.</li></ol><h3>If it drops</h3><ul><li>Disconnect &amp; connect again.</li></ul>"
+    )
+    services.article_create(
+        actor=users["engineer_acme"], role="engineer", title="Office VPN", body=body, status="published"
+    )
+    snippet = article_snippets_for_ai("office vpn globalprotect", audience="requester")[0]
+    assert snippet.text.splitlines() == [
+        "You need the VPN to reach the file shares from home.",
+        "1. Open GlobalProtect.",
+        "2. Approve the sign-in.",
+        "If it drops",
+        "- Disconnect & connect again.",
+    ]
+
+
 def test_no_words_no_snippets_and_a_bad_audience_is_refused(on_acme):
     assert article_snippets_for_ai("", audience="requester") == []
     assert article_snippets_for_ai("?! --", audience="engineer") == []

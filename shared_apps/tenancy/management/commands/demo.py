@@ -15,7 +15,8 @@ from shared_apps.tenancy.links import root_url, site_url
 from shared_apps.tenancy.models import Client
 from shared_apps.tenancy.provisioning import provision_site
 from shared_apps.tenancy.services import membership_grant
-from tenant_apps.reviews.demo import demo_profiles_and_reviews
+from tenant_apps.reviews.demo import demo_profiles_and_service_review
+from tenant_apps.tickets.demo import tickets_demo_load
 
 SITES = [
     (
@@ -83,10 +84,11 @@ class Command(BaseCommand):
                 user=user, defaults={"covers_all_sites": all_sites, "skills": skills, "is_active": True}
             )
             profile.sites.set([sites[sub] for sub in covered])
-        _demo_tickets(sites)
-        demo_profiles_and_reviews(sites, {user.email: user for user in User.objects.all()})
-        publishing_demo_load(sites)  # knowledge base (site and global articles), an announcement
-        for site in sites.values():  # data loaded before the index existed gets its rows
+        demo_profiles_and_service_review(sites, {user.email: user for user in User.objects.all()})
+        # The knowledge base first: the tickets' history links its articles and the AI quotes them.
+        publishing_demo_load(sites)  # site and global articles, an announcement
+        tickets_demo_load(sites)  # weeks of tickets, with time entries, AI work and ratings
+        for site in sites.values():  # the history's index rows carry its dates, not today's
             ticket_index_rebuild(client=site)
         from shared_apps.billing.demo import demo_billing
 
@@ -126,64 +128,3 @@ def _person(email: str, full_name: str, *, password: str) -> User:
         user.save(update_fields=["password"])
     EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
     return user
-
-
-def _demo_ai(*, vpn, printer, starter, alice, ana, ben) -> None:
-    """The AI at work: the new tickets were categorized on creation (offline model unless a key is
-    set); an engineer reviews one, asks for a draft on another, and a requester asks the assistant."""
-    from tenant_apps.ai.models import AIResult
-    from tenant_apps.ai.services import answer_request, categorization_review
-
-    triage = AIResult.objects.filter(ticket=printer, kind="categorize").first()
-    if triage is not None:
-        categorization_review(ticket=printer, actor=ana, role="engineer", result=triage)
-    answer_request(ticket=vpn, actor=ben, role="engineer", kind="draft")
-    answer_request(ticket=starter, actor=alice, role="staff", kind="assistant")
-
-
-def _demo_tickets(sites) -> None:
-    """A few conversations per site, created once (only while a site has no tickets)."""
-    from django_tenants.utils import tenant_context
-
-    from tenant_apps.tickets import services
-    from tenant_apps.tickets.models import Category, Ticket
-
-    people = {email: User.objects.get(email=email) for email in User.objects.values_list("email", flat=True)}
-    ana, ben = people["ana@demo.test"], people["ben@demo.test"]
-    with tenant_context(sites["acme"]):
-        if not Ticket.objects.exists():
-            alice, admin = people["alice@acme.demo.test"], people["admin@acme.demo.test"]
-            vpn = services.ticket_create(
-                requester=alice,
-                subject="VPN drops every hour",
-                description="<p>Since Monday my VPN disconnects about every hour and I lose my RDP session.</p>",
-                priority="high",
-                category=Category.objects.get(slug="network"),
-            )
-            services.ticket_assign(ticket=vpn, actor=ben, role="engineer", assignee=ben, reason="demo")
-            services.ticket_reply(ticket=vpn, actor=ben, role="engineer", body="<p>Which VPN client version?</p>")
-            services.ticket_reply(
-                ticket=vpn, actor=ben, role="engineer", internal=True,
-                body="<p>Firewall DHCP lease is 60 min; likely the cause.</p>",
-            )  # fmt: skip
-            services.ticket_reply(ticket=vpn, actor=alice, role="staff", body="<p>Version 5.2.1</p>")
-            services.time_entry_log(ticket=vpn, actor=ben, role="engineer", minutes=25, billable=True, note="diagnosis")
-            printer = services.ticket_create(
-                requester=admin, subject="Printer on 2nd floor jams", description="<p>Paper jam every morning.</p>"
-            )
-            services.ticket_update(ticket=printer, actor=ana, role="engineer", priority="low",
-                                   category=Category.objects.get(slug="hardware"))  # fmt: skip
-            services.ticket_reply(ticket=printer, actor=ana, role="engineer", body="<p>Replaced the roller.</p>")
-            services.ticket_transition(ticket=printer, actor=ana, role="engineer", new_status="resolved")
-            starter = services.ticket_create(
-                requester=alice, subject="New starter needs an account", description="<p>Bob starts Monday.</p>"
-            )
-            _demo_ai(vpn=vpn, printer=printer, starter=starter, alice=alice, ana=ana, ben=ben)
-    with tenant_context(sites["globex"]):
-        if not Ticket.objects.exists():
-            gary = people["gary@globex.demo.test"]
-            outage = services.ticket_create(
-                requester=gary, subject="Email bouncing for all staff", description="<p>Since 9:00.</p>",
-                priority="urgent", category=Category.objects.get(slug="email"),
-            )  # fmt: skip
-            services.ticket_reply(ticket=outage, actor=ana, role="engineer", body="<p>Checking the MX records.</p>")
