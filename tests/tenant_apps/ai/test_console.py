@@ -50,3 +50,16 @@ def test_client_admin_sees_why_the_site_is_on_the_offline_model(acme, users, set
     page = admin.get("/reports/").content.decode()
     assert f"{quota:,} of {quota:,} tokens" in page
     assert "use the offline model because the monthly AI quota is used" in page
+
+
+def test_client_admin_card_after_the_site_went_offline_does_not_deny_earlier_use(acme, users, settings):
+    from tests.conftest import ACME_HOST
+
+    settings.AI_PROVIDER, settings.OPENAI_API_KEY = "offline", ""
+    admin = http(ACME_HOST, users["acme_admin"])
+    assert "Answers come from the offline model; nothing leaves TenantDesk." in admin.get("/reports/").content.decode()
+    usage_add(client_id=acme.pk, provider="openai", model="gpt-x", tokens_in=900, tokens_out=100)
+    page = admin.get("/reports/").content.decode()
+    assert "1,000 of" in page  # this month's earlier external use stays visible
+    assert "Answers now come from the offline model: nothing more leaves TenantDesk." in page
+    assert "nothing leaves TenantDesk" not in page
