@@ -149,10 +149,9 @@ def browser(live_url):
         chromium.close()
 
 
-@pytest.fixture
-def page(browser, request):
-    """A fresh context (no cookies) per test, at desktop width. A failing test leaves a
-    full-page screenshot in test-artifacts/."""
+def _desktop_page(browser, request, suffix: str = ""):
+    """A page in a fresh context (no cookies) at desktop width; if the test fails, its full-page
+    screenshot is left in test-artifacts/."""
     context = browser.new_context(viewport=DESKTOP)
     context.set_default_timeout(10_000)
     page = context.new_page()
@@ -160,8 +159,14 @@ def page(browser, request):
     report = getattr(request.node, "rep_call", None)
     if report is not None and report.failed:
         ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=ARTIFACTS / f"FAILED-{request.node.name}.png", full_page=True)
+        page.screenshot(path=ARTIFACTS / f"FAILED-{request.node.name}{suffix}.png", full_page=True)
     context.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    """A fresh context (no cookies) per test, at desktop width."""
+    yield from _desktop_page(browser, request)
 
 
 @pytest.fixture
@@ -204,14 +209,5 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def second_page(browser, request):
-    """A second person: an own context (own cookies), at desktop width. Like `page`, a failing
-    test leaves its full-page screenshot in test-artifacts/."""
-    context = browser.new_context(viewport=DESKTOP)
-    context.set_default_timeout(10_000)
-    second = context.new_page()
-    yield second
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        second.screenshot(path=ARTIFACTS / f"FAILED-{request.node.name}-second.png", full_page=True)
-    context.close()
+    """A second person: an own context (own cookies), at desktop width, like `page`."""
+    yield from _desktop_page(browser, request, "-second")

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import connection
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ARTIFACTS, DESKTOP, STARTUP_SECONDS, LiveServer, _free_port, _healthy
+from tests.browser.conftest import STARTUP_SECONDS, LiveServer, _free_port, _healthy
 from tests.browser.test_ticket_journey import login_on_site, type_rich_text
 from tests.conftest import CAST
 from tests.processes import committed, database_url, redis_channel_layer
@@ -47,20 +47,6 @@ def _ticket_committed(subject: str) -> int:
             return services.ticket_create(requester=alice, subject=subject, description="<p>The VPN drops.</p>").number
 
     return committed(create)
-
-
-@pytest.fixture
-def second_page(browser, request):
-    """The second person's page: own context (own cookies), desktop width."""
-    context = browser.new_context(viewport=DESKTOP)
-    context.set_default_timeout(10_000)
-    second = context.new_page()
-    yield second
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        ARTIFACTS.mkdir(exist_ok=True)
-        second.screenshot(path=ARTIFACTS / f"FAILED-{request.node.name}-second.png", full_page=True)
-    context.close()
 
 
 @pytest.fixture
